@@ -1,0 +1,175 @@
+/*
+ * backends/mock_trace.c: the mock spawner's trace (docs/mock-script.md,
+ * section 7): one text line per thing the spawner saw or did, each opened
+ * by the virtual time.  One function per kind of line.
+ *
+ * Recording never makes a spawner call fail: when memory runs out the
+ * trace is dropped for good and haz__mock_trace_text returns NULL, while
+ * the spawner goes on exactly as before.
+ */
+#include "internal.h"
+#include "mock.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+void haz__mock_trace_init(mock_trace *t, haz_ctx *ctx)
+{
+    haz__buf_init(&t->buf, ctx);
+    t->lost = 0;
+}
+
+void haz__mock_trace_free(mock_trace *t)
+{
+    haz__buf_free(&t->buf);
+}
+
+const char *haz__mock_trace_text(const mock_trace *t, size_t *len)
+{
+    if (t->lost)
+        return NULL;
+    if (len != NULL)
+        *len = t->buf.len;
+    return t->buf.data != NULL ? t->buf.data : "";
+}
+
+static void check(mock_trace *t, int rc)
+{
+    if (rc != HAZ_OK && !t->lost) {
+        t->lost = 1;
+        haz__buf_free(&t->buf);
+    }
+}
+
+static void put(mock_trace *t, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+static void put(mock_trace *t, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (t->lost)
+        return;
+    va_start(ap, fmt);
+    check(t, haz__buf_vprintf(&t->buf, fmt, ap));
+    va_end(ap);
+}
+
+static void esc(mock_trace *t, const void *data, size_t n, const char *extra)
+{
+    if (!t->lost)
+        check(t, haz__mock_escape(&t->buf, data, n, extra));
+}
+
+/* "SECONDS.NANOSECONDS KIND[ TASK]". */
+static void head(mock_trace *t, uint64_t time, const char *kind,
+                 const char *task)
+{
+    put(t, "%" PRIu64 ".%09" PRIu64 " %s", time / 1000000000u,
+        time % 1000000000u, kind);
+    if (task != NULL) {
+        put(t, " ");
+        esc(t, task, strlen(task), " ");
+    }
+}
+
+/* Comma-separated items (n of them, or up to a NULL). */
+static void list(mock_trace *t, const char *const *v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n && v[i] != NULL; i++) {
+        if (i > 0)
+            put(t, ",");
+        esc(t, v[i], strlen(v[i]), ",]");
+    }
+}
+
+void haz__mock_trace_spawn(mock_trace *t, uint64_t now,
+                           const haz_spawn_plan *p, haz_child id,
+                           size_t entry)
+{
+    const char *sh[3];
+
+    head(t, now, "spawn", p->task_id);
+    put(t, " child=%" PRIu64 " argv=[", id);
+    if (p->action == HAZ_ACTION_SHELL) {
+        sh[0] = "/bin/sh";
+        sh[1] = "-c";
+        sh[2] = p->script;
+        list(t, sh, 3);
+    } else {
+        list(t, p->argv, p->argc);
+    }
+    put(t, "] cwd=");
+    esc(t, p->cwd, strlen(p->cwd), " ");
+    put(t, " env=[");
+    if (p->envp != NULL)
+        list(t, p->envp, SIZE_MAX);
+    if (entry > 0)
+        put(t, "] entry=%zu\n", entry);
+    else
+        put(t, "] unscripted\n");
+}
+
+void haz__mock_trace_spawn_error(mock_trace *t, uint64_t now,
+                                 const char *task, int err, size_t entry)
+{
+    const char *name = haz__mock_errno_name(err);
+
+    head(t, now, "spawn-error", task);
+    if (name != NULL)
+        put(t, " errno=%s entry=%zu\n", name, entry);
+    else
+        put(t, " errno=%d entry=%zu\n", err, entry);
+}
+
+void haz__mock_trace_output(mock_trace *t, uint64_t now, const char *task,
+                            haz_stream stream, const void *data, size_t len)
+{
+    head(t, now, stream == HAZ_STREAM_STDOUT ? "stdout" : "stderr", task);
+    put(t, " %zu \"", len);
+    esc(t, data, len, NULL);
+    put(t, "\"\n");
+}
+
+void haz__mock_trace_signal(mock_trace *t, uint64_t now, const char *task,
+                            int signo)
+{
+    const char *name = haz__mock_signal_name(signo);
+
+    head(t, now, "signal", task);
+    if (name != NULL)
+        put(t, " %s\n", name);
+    else
+        put(t, " %d\n", signo);
+}
+
+void haz__mock_trace_file(mock_trace *t, uint64_t now, const char *task,
+                          const char *path, size_t len)
+{
+    head(t, now, "file", task);
+    put(t, " ");
+    esc(t, path, strlen(path), " ");
+    put(t, " %zu\n", len);
+}
+
+void haz__mock_trace_exit(mock_trace *t, uint64_t now, const char *task,
+                          const haz_exit_status *st)
+{
+    head(t, now, "exit", task);
+    if (st->kind == HAZ_EXIT_CODE)
+        put(t, " code=%d\n", st->code);
+    else
+        put(t, " signal=%d\n", st->signo);
+}
+
+void haz__mock_trace_mark(mock_trace *t, uint64_t now, const char *what)
+{
+    head(t, now, what, NULL);
+    put(t, "\n");
+}

@@ -1,0 +1,499 @@
+/*
+ * backends/spawn_mock.c: the scriptable mock spawner (design section 4),
+ * exported as the methods table haz_spawner_mock, plus
+ * haz_mock_spawner_trace.  No process is ever started: each spawn is
+ * matched to an entry of a haz_mock_script (backends/mock.h) and becomes a
+ * fake child whose output and end happen at virtual times on a mock clock.
+ * wait() moves that clock straight to the next event or the deadline, so a
+ * run takes the same virtual time, and leaves the same trace, every time.
+ * docs/mock-script.md defines the behaviour and the trace to the byte.
+ *
+ * In order: the state; fake children (times, ending, files); the methods
+ * (open, close, spawn, signal, wait, max_children); the table.  The trace
+ * lines are written by backends/mock_trace.c.
+ */
+#include "internal.h"
+#include "mock.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <string.h>
+
+#define NEVER HAZ_MOCK_NEVER
+
+/* A fake child.  Chunks next_out .. n_out-1 of proc->out are still to be
+ * delivered; signals lower n_out to drop what the child will not write. */
+typedef struct mock_child {
+    haz_child id;
+    char *task;                 /* the plan's task id */
+    const haz_mock_proc *proc;  /* NULL: unscripted */
+    uint64_t start_ns;          /* the spawn instant */
+    size_t next_out, n_out;
+    uint64_t end_ns;            /* absolute; NEVER: hangs */
+    haz_exit_status end;
+    size_t n_files;             /* of proc->files; 0 once killed */
+    int terminating;            /* a SIGTERM delay is running */
+} mock_child;
+
+typedef struct mock_spawner {
+    haz_spawner base;
+    haz_clock *clock;
+    const haz_mock_script *script;
+    size_t n_entries;           /* script entries seen at open */
+    unsigned char *used;        /* per entry: it served a spawn */
+    char *root;                 /* workspace root without trailing '/' */
+    size_t max_children;
+    mock_child *live;           /* sorted by id (= spawn order) */
+    size_t n_live, cap_live;
+    haz_child next_id;
+    mock_trace trace;
+} mock_spawner;
+
+/* ------------------------------------------------------------------------
+ * Fake children.
+ * ---------------------------------------------------------------------- */
+
+/* base + rel, where anything at or past UINT64_MAX is never. */
+static uint64_t at(uint64_t base, uint64_t rel)
+{
+    return rel >= NEVER - base ? NEVER : base + rel;
+}
+
+static uint64_t chunk_time(const mock_child *c, size_t k)
+{
+    return at(c->start_ns, c->proc->out[k].at_ns);
+}
+
+/* The end, never before the last chunk still to come. */
+static uint64_t end_time(const mock_child *c)
+{
+    uint64_t t = c->end_ns;
+
+    if (c->n_out > c->next_out && chunk_time(c, c->n_out - 1) > t)
+        t = chunk_time(c, c->n_out - 1);
+    return t;
+}
+
+static uint64_t next_time(const mock_child *c)
+{
+    return c->next_out < c->n_out ? chunk_time(c, c->next_out)
+                                  : end_time(c);
+}
+
+/* The child stops following its script at `now` and ends at `t`. */
+static void stop(mock_child *c, uint64_t now, uint64_t t,
+                 haz_exit_kind kind, int value)
+{
+    while (c->n_out > c->next_out && chunk_time(c, c->n_out - 1) > now)
+        c->n_out--;
+    c->end_ns = t;
+    c->end.kind = kind;
+    c->end.code = kind == HAZ_EXIT_CODE ? value : 0;
+    c->end.signo = kind == HAZ_EXIT_SIGNAL ? value : 0;
+    if (kind == HAZ_EXIT_SIGNAL)
+        c->n_files = 0;
+}
+
+static size_t find_child(const mock_spawner *m, haz_child id)
+{
+    size_t lo = 0, hi = m->n_live;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (m->live[mid].id == id)
+            return mid;
+        if (m->live[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return SIZE_MAX;
+}
+
+static void retire(mock_spawner *m, size_t i)
+{
+    haz__free(m->base.ctx, m->live[i].task);
+    memmove(&m->live[i], &m->live[i + 1],
+            (m->n_live - i - 1) * sizeof m->live[0]);
+    m->n_live--;
+}
+
+/* Create the child's files; each gets a trace line. */
+static int create_files(mock_spawner *m, const mock_child *c, uint64_t now)
+{
+    char path[4096];
+    size_t k;
+
+    for (k = 0; k < c->n_files; k++) {
+        const mock_file *f = &c->proc->files[k];
+        int e = haz__mock_file_write(m->root, f, path, sizeof path);
+
+        if (e != 0)
+            return haz__error_os(m->base.ctx, HAZ_EIO, e,
+                                 "mock spawner: %s: cannot create '%s'",
+                                 c->task, path);
+        haz__mock_trace_file(&m->trace, now, c->task, f->path, f->len);
+    }
+    return HAZ_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * The methods.
+ * ---------------------------------------------------------------------- */
+
+static int mock_open(haz_spawner *sp, const haz_spawner_config *cfg)
+{
+    mock_spawner *m = (mock_spawner *)sp;
+    const haz_mock_config *mc = cfg->backend;
+    const char *root = mc != NULL ? mc->workspace_root : NULL;
+    size_t i, files = 0, n;
+
+    if (cfg->clock == NULL || cfg->clock->methods != &haz_clock_mock)
+        return haz__error(sp->ctx, HAZ_EINVAL,
+                          "the mock spawner needs a mock clock");
+    m->clock = cfg->clock;
+    m->script = mc != NULL ? mc->script : NULL;
+    m->max_children = mc != NULL ? mc->max_children : 0;
+    m->n_entries = m->script != NULL ? m->script->n : 0;
+    for (i = 0; i < m->n_entries; i++)
+        files += m->script->procs[i]->n_files;
+    if (root != NULL && root[0] != '/')
+        return haz__error(sp->ctx, HAZ_EINVAL,
+                          "mock spawner: workspace root '%s' is not absolute",
+                          root);
+    if (root == NULL && files > 0)
+        return haz__error(sp->ctx, HAZ_EINVAL,
+                          "mock spawner: the script creates files but no "
+                          "workspace root is set");
+    if (root != NULL) {
+        for (n = strlen(root); n > 0 && root[n - 1] == '/'; n--)
+            ;
+        m->root = haz__strndup(sp->ctx, root, n);
+        if (m->root == NULL)
+            return HAZ_ENOMEM;
+    }
+    if (m->n_entries > 0) {
+        m->used = haz__calloc(sp->ctx, m->n_entries, 1);
+        if (m->used == NULL) {
+            haz__free(sp->ctx, m->root);
+            return HAZ_ENOMEM;
+        }
+    }
+    m->next_id = 1;
+    haz__mock_trace_init(&m->trace, sp->ctx);
+    sp->methods = &haz_spawner_mock;
+    return HAZ_OK;
+}
+
+static void mock_close(haz_spawner *sp)
+{
+    mock_spawner *m = (mock_spawner *)sp;
+
+    while (m->n_live > 0)
+        retire(m, m->n_live - 1);
+    haz__free(sp->ctx, m->live);
+    haz__free(sp->ctx, m->used);
+    haz__free(sp->ctx, m->root);
+    haz__mock_trace_free(&m->trace);
+    sp->methods = NULL;
+}
+
+/* argv joined with single spaces equals key. */
+static int argv_is(const char *key, const char *const *argv, size_t argc)
+{
+    size_t i, n;
+
+    for (i = 0; i < argc; i++) {
+        if (i > 0 && *key++ != ' ')
+            return 0;
+        n = strlen(argv[i]);
+        if (strncmp(key, argv[i], n) != 0)
+            return 0;
+        key += n;
+    }
+    return *key == '\0';
+}
+
+/* The unused entry serving this plan (task id, argv, sh, FIFO), or
+ * SIZE_MAX. */
+static size_t match_entry(const mock_spawner *m, const haz_spawn_plan *p)
+{
+    static const mock_match_kind order[] = {
+        MOCK_MATCH_TASK, MOCK_MATCH_ARGV, MOCK_MATCH_SH, MOCK_MATCH_FIFO
+    };
+    size_t pass, i;
+
+    for (pass = 0; pass < HAZ_ARRAY_LEN(order); pass++) {
+        for (i = 0; i < m->n_entries; i++) {
+            const haz_mock_proc *e = m->script->procs[i];
+
+            if (m->used[i] || e->kind != order[pass])
+                continue;
+            switch (e->kind) {
+            case MOCK_MATCH_FIFO:
+                return i;
+            case MOCK_MATCH_TASK:
+                if (strcmp(e->key, p->task_id) == 0)
+                    return i;
+                break;
+            case MOCK_MATCH_ARGV:
+                if (p->action == HAZ_ACTION_ARGV &&
+                    argv_is(e->key, p->argv, p->argc))
+                    return i;
+                break;
+            case MOCK_MATCH_SH:
+                if (p->action == HAZ_ACTION_SHELL &&
+                    strcmp(e->key, p->script) == 0)
+                    return i;
+                break;
+            }
+        }
+    }
+    return SIZE_MAX;
+}
+
+static int plan_ok(const haz_spawn_plan *p)
+{
+    size_t i;
+
+    if (p->task_id == NULL || p->cwd == NULL)
+        return 0;
+    if (p->action == HAZ_ACTION_SHELL)
+        return p->script != NULL;
+    if (p->action != HAZ_ACTION_ARGV || p->argv == NULL || p->argc == 0)
+        return 0;
+    for (i = 0; i < p->argc; i++)
+        if (p->argv[i] == NULL)
+            return 0;
+    return 1;
+}
+
+static int mock_spawn(haz_spawner *sp, const haz_spawn_plan *plan,
+                      haz_child *child)
+{
+    mock_spawner *m = (mock_spawner *)sp;
+    const haz_mock_proc *e = NULL;
+    mock_child *c;
+    uint64_t now;
+    size_t i;
+
+    if (plan == NULL || child == NULL || !plan_ok(plan))
+        return haz__error(sp->ctx, HAZ_EINVAL, "mock spawner: bad plan");
+    if (m->max_children > 0 && m->n_live >= m->max_children)
+        return haz__error(sp->ctx, HAZ_ELIMIT,
+                          "mock spawner: %s: %zu children already running",
+                          plan->task_id, m->n_live);
+    now = haz_clock_now_ns(m->clock);
+    i = match_entry(m, plan);
+    if (i != SIZE_MAX)
+        e = m->script->procs[i];
+    if (e != NULL && e->spawn_errno != 0) {
+        m->used[i] = 1;
+        haz__mock_trace_spawn_error(&m->trace, now, plan->task_id,
+                                    e->spawn_errno, e->number);
+        return haz__error_os(sp->ctx, HAZ_ESPAWN, e->spawn_errno,
+                             "%s: cannot run '%s'", plan->task_id,
+                             plan->action == HAZ_ACTION_ARGV ? plan->argv[0]
+                                                             : "/bin/sh");
+    }
+
+    if (m->n_live == m->cap_live) {
+        size_t cap = m->cap_live ? m->cap_live * 2 : 8;
+
+        c = haz__reallocarray(sp->ctx, m->live, cap, sizeof *c);
+        if (c == NULL)
+            return HAZ_ENOMEM;
+        m->live = c;
+        m->cap_live = cap;
+    }
+    c = &m->live[m->n_live];
+    memset(c, 0, sizeof *c);
+    c->task = haz__strdup(sp->ctx, plan->task_id);
+    if (c->task == NULL)
+        return HAZ_ENOMEM;
+    c->id = m->next_id++;
+    c->proc = e;
+    c->start_ns = now;
+    c->end_ns = now;
+    c->end.kind = HAZ_EXIT_CODE;
+    if (e != NULL) {
+        m->used[i] = 1;
+        c->n_out = e->n_out;
+        c->n_files = e->n_files;
+        if (e->has_end) {
+            c->end_ns = at(now, e->end_ns);
+            c->end = e->end;
+        }
+    }
+    m->n_live++;
+    haz__mock_trace_spawn(&m->trace, now, plan, c->id,
+                          e != NULL ? e->number : 0);
+    *child = c->id;
+    return HAZ_OK;
+}
+
+static int mock_signal(haz_spawner *sp, haz_child child, int signo)
+{
+    mock_spawner *m = (mock_spawner *)sp;
+    mock_child *c;
+    uint64_t now;
+    size_t i = find_child(m, child);
+
+    if (i == SIZE_MAX)
+        return haz__error(sp->ctx, HAZ_ENOENT,
+                          "mock spawner: no child %" PRIu64, child);
+    if (signo < 0 || signo > 127)
+        return haz__error_os(sp->ctx, HAZ_EIO, EINVAL,
+                             "mock spawner: signal %d", signo);
+    c = &m->live[i];
+    now = haz_clock_now_ns(m->clock);
+    haz__mock_trace_signal(&m->trace, now, c->task, signo);
+
+    if (signo == 0 || end_time(c) <= now)
+        return HAZ_OK;          /* a probe, or it has already ended */
+    if (signo != SIGTERM) {
+        stop(c, now, now, HAZ_EXIT_SIGNAL, signo);
+    } else if (c->terminating) {
+        ;                       /* busy exiting after an earlier SIGTERM */
+    } else if (c->proc == NULL || !c->proc->has_term) {
+        stop(c, now, now, HAZ_EXIT_SIGNAL, SIGTERM);
+    } else if (c->proc->term == HAZ_MOCK_TERM_EXIT) {
+        stop(c, now, now, HAZ_EXIT_CODE, c->proc->term_code);
+    } else if (c->proc->term == HAZ_MOCK_TERM_DELAY) {
+        stop(c, now, at(now, c->proc->term_delay_ns), HAZ_EXIT_CODE,
+             c->proc->term_code);
+        c->terminating = 1;
+    }
+    return HAZ_OK;
+}
+
+/* Deliver the events due at `now` into ev[*n .. cap-1], in the order
+ * (time, spawn, script). */
+static int deliver_due(mock_spawner *m, uint64_t now, haz_spawn_event *ev,
+                       size_t cap, size_t *n)
+{
+    while (*n < cap) {
+        size_t i, best = SIZE_MAX;
+        uint64_t bt = NEVER;
+        haz_spawn_event *e = &ev[*n];
+        mock_child *c;
+        int rc;
+
+        for (i = 0; i < m->n_live; i++) {
+            uint64_t t = next_time(&m->live[i]);
+
+            if (t <= now && t != NEVER && (best == SIZE_MAX || t < bt)) {
+                best = i;
+                bt = t;
+            }
+        }
+        if (best == SIZE_MAX)
+            break;
+        c = &m->live[best];
+        memset(e, 0, sizeof *e);
+        e->child = c->id;
+        if (c->next_out < c->n_out) {
+            const mock_chunk *k = &c->proc->out[c->next_out++];
+
+            e->type = HAZ_EV_OUTPUT;
+            e->stream = k->stream;
+            e->data = k->data;
+            e->len = k->len;
+            haz__mock_trace_output(&m->trace, now, c->task, k->stream,
+                                   k->data, k->len);
+        } else {
+            if (c->end.kind == HAZ_EXIT_CODE && c->n_files > 0) {
+                rc = create_files(m, c, now);
+                if (rc != HAZ_OK)
+                    return rc;
+            }
+            e->type = HAZ_EV_EXIT;
+            e->status = c->end;
+            haz__mock_trace_exit(&m->trace, now, c->task, &c->end);
+            retire(m, best);
+        }
+        (*n)++;
+    }
+    return HAZ_OK;
+}
+
+static int mock_wait(haz_spawner *sp, uint64_t deadline_ns,
+                     const haz_cancel *cancel, haz_spawn_event *ev,
+                     size_t cap, size_t *n, unsigned *flags)
+{
+    mock_spawner *m = (mock_spawner *)sp;
+    uint64_t now, next = NEVER;
+    size_t i;
+    int rc;
+
+    if (n == NULL || flags == NULL || ev == NULL || cap == 0)
+        return haz__error(sp->ctx, HAZ_EINTERNAL,
+                          "mock spawner: wait without room for events");
+    *n = 0;
+    *flags = 0;
+    now = haz_clock_now_ns(m->clock);
+    rc = deliver_due(m, now, ev, cap, n);
+    if (rc != HAZ_OK)
+        return rc;
+    if (*n == 0 && !haz_cancel_requested(cancel)) {
+        for (i = 0; i < m->n_live; i++)
+            if (next_time(&m->live[i]) < next)
+                next = next_time(&m->live[i]);
+        if (next == NEVER && deadline_ns == NEVER)
+            return haz__error(sp->ctx, HAZ_EINTERNAL,
+                              "mock spawner: wait with nothing to wait for "
+                              "(%zu children that never end, no deadline)",
+                              m->n_live);
+        if (deadline_ns < next)
+            next = deadline_ns;
+        if (next > now) {
+            if (haz_clock_mock_set(m->clock, next) != HAZ_OK)
+                return haz__error(sp->ctx, HAZ_EINTERNAL,
+                                  "mock spawner: cannot set the mock clock");
+            now = next;
+        }
+        rc = deliver_due(m, now, ev, cap, n);
+        if (rc != HAZ_OK)
+            return rc;
+    }
+    if (now >= deadline_ns) {
+        *flags |= HAZ_WAIT_DEADLINE;
+        haz__mock_trace_mark(&m->trace, now, "deadline");
+    }
+    if (haz_cancel_requested(cancel)) {
+        *flags |= HAZ_WAIT_CANCEL;
+        haz__mock_trace_mark(&m->trace, now, "cancel");
+    }
+    return HAZ_OK;
+}
+
+static size_t mock_max_children(haz_spawner *sp)
+{
+    return ((mock_spawner *)sp)->max_children;
+}
+
+const char *haz_mock_spawner_trace(const haz_spawner *sp, size_t *len)
+{
+    const mock_spawner *m = (const mock_spawner *)sp;
+
+    if (len != NULL)
+        *len = 0;
+    if (sp == NULL || sp->methods != &haz_spawner_mock)
+        return NULL;
+    return haz__mock_trace_text(&m->trace, len);
+}
+
+const haz_spawner_methods haz_spawner_mock = {
+    HAZ_SPAWNER_METHODS_VERSION,    /* version */
+    "mock",                         /* name */
+    0,                              /* caps: no real processes */
+    sizeof(mock_spawner),           /* state_size */
+    mock_open,                      /* open */
+    mock_close,                     /* close */
+    mock_spawn,                     /* spawn */
+    mock_signal,                    /* signal */
+    mock_wait,                      /* wait */
+    mock_max_children               /* max_children */
+};

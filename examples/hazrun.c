@@ -1,0 +1,595 @@
+/*
+ * examples/hazrun.c: `hazrun`, the command-line front end of hazexec.
+ *
+ *     hazrun [-C DIR] [-f FILE] [-n] [-h] [--version] [TARGET...]
+ *
+ * It reads a `hazfile` (docs/hazfile.md), selects the TARGETs and their
+ * dependency closure (every task when none is named) and, with -n, prints
+ * the selected tasks in canonical order.  Running them lands with the
+ * scheduler; this build says so and exits 2.  Exit codes follow design
+ * 2.11: 0 success, 2 invalid input or usage (nothing ran), 1 an internal
+ * failure such as running out of memory.
+ *
+ * It uses only the public API, as any embedder would.  The file is divided
+ * into: output (a small buffered writer over write(2) with display
+ * quoting), the -n listing, option parsing, and main.
+ */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hazexec.h"
+
+#define EXIT_OK 0
+#define EXIT_INTERNAL 1
+#define EXIT_BADINPUT 2
+
+static const char usage_line[] =
+    "usage: hazrun [-C DIR] [-f FILE] [-n] [-h] [--version] [TARGET...]\n";
+
+static const char help_text[] =
+    "\n"
+    "Run the tasks of a hazfile workspace: the TARGETs and the tasks they\n"
+    "depend on, or every task when no TARGET is given.  A TARGET is\n"
+    "PROJECT:TASK, or a task name meaning that task in every project.\n"
+    "\n"
+    "  -C DIR      change to directory DIR first\n"
+    "  -f FILE     read FILE instead of ./hazfile\n"
+    "  -n          print the tasks that would run; run nothing\n"
+    "  -h, --help  print this help and exit\n"
+    "  --version   print the version and exit\n"
+    "\n"
+    "Exit status: 0 success, 1 a task failed or an internal error,\n"
+    "2 invalid input or usage (nothing ran).\n";
+
+/* ------------------------------------------------------------------------
+ * Output: a buffered writer over a file descriptor.  A write error is
+ * remembered and reported once, at the end.
+ * ---------------------------------------------------------------------- */
+
+typedef struct out {
+    int fd;
+    int err;            /* errno of the first failed write, 0 if none */
+    size_t len;
+    char buf[8192];
+} out;
+
+static void out_flush(out *o)
+{
+    const char *p = o->buf;
+    size_t n = o->len;
+
+    while (n > 0 && o->err == 0) {
+        ssize_t w = write(o->fd, p, n);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            o->err = w < 0 ? errno : EIO;
+            break;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    o->len = 0;
+}
+
+static void out_write(out *o, const char *s, size_t n)
+{
+    while (n > 0) {
+        size_t room = sizeof o->buf - o->len;
+        size_t k = n < room ? n : room;
+
+        memcpy(o->buf + o->len, s, k);
+        o->len += k;
+        s += k;
+        n -= k;
+        if (o->len == sizeof o->buf)
+            out_flush(o);
+    }
+}
+
+static void out_puts(out *o, const char *s)
+{
+    out_write(o, s, strlen(s));
+}
+
+static void out_byte(out *o, char c)
+{
+    out_write(o, &c, 1);
+}
+
+static void out_hex(out *o, unsigned char c)
+{
+    static const char hex[] = "0123456789abcdef";
+    char e[4];
+
+    e[0] = '\\';
+    e[1] = 'x';
+    e[2] = hex[c >> 4];
+    e[3] = hex[c & 15];
+    out_write(o, e, 4);
+}
+
+static int is_control(unsigned char c)
+{
+    return c < 0x20 || c == 0x7f;
+}
+
+/* Text for display: control bytes other than tab become \xNN. */
+static void out_text(out *o, const char *s)
+{
+    for (; *s; s++) {
+        if (is_control((unsigned char)*s) && *s != '\t')
+            out_hex(o, (unsigned char)*s);
+        else
+            out_byte(o, *s);
+    }
+}
+
+/*
+ * A word quoted for a POSIX shell: bare when made only of characters no
+ * shell treats specially; else in single quotes; and when it holds control
+ * bytes, in $'...' with \xNN escapes so that the listing stays one line.
+ */
+static void out_shell_word(out *o, const char *s)
+{
+    static const char safe[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+        "0123456789_@%+=:,./-";
+    const char *c;
+    int control = 0;
+
+    if (*s && strspn(s, safe) == strlen(s)) {
+        out_puts(o, s);
+        return;
+    }
+    for (c = s; *c; c++)
+        if (is_control((unsigned char)*c))
+            control = 1;
+    if (!control) {
+        out_byte(o, '\'');
+        for (c = s; *c; c++) {
+            if (*c == '\'')
+                out_puts(o, "'\\''");
+            else
+                out_byte(o, *c);
+        }
+        out_byte(o, '\'');
+        return;
+    }
+    out_puts(o, "$'");
+    for (c = s; *c; c++) {
+        if (is_control((unsigned char)*c))
+            out_hex(o, (unsigned char)*c);
+        else if (*c == '\'' || *c == '\\') {
+            out_byte(o, '\\');
+            out_byte(o, *c);
+        } else
+            out_byte(o, *c);
+    }
+    out_byte(o, '\'');
+}
+
+/* Nanoseconds as decimal seconds, without trailing zeros: "2.5s". */
+static void out_seconds(out *o, uint64_t ns)
+{
+    char num[48];
+    uint64_t frac = ns % UINT64_C(1000000000);
+    int n = snprintf(num, sizeof num, "%llu",
+                     (unsigned long long)(ns / UINT64_C(1000000000)));
+
+    if (frac != 0 && n > 0) {
+        int k;
+
+        n += snprintf(num + n, sizeof num - (size_t)n, ".%09lu",
+                      (unsigned long)frac);
+        for (k = n - 1; num[k] == '0'; k--)
+            num[k] = '\0';
+    }
+    out_puts(o, num);
+    out_byte(o, 's');
+}
+
+/*
+ * A message to stderr, "hazrun: " + fmt + "\n", where each %s in fmt takes
+ * the next string argument (escaped for display).  Only %s is known.
+ */
+static void say(const char *fmt, ...)
+{
+    va_list ap;
+    out e;
+    const char *p;
+
+    e.fd = 2;
+    e.err = 0;
+    e.len = 0;
+    out_puts(&e, "hazrun: ");
+    va_start(ap, fmt);
+    for (p = fmt; *p; p++) {
+        if (p[0] == '%' && p[1] == 's') {
+            const char *arg = va_arg(ap, const char *);
+
+            out_text(&e, arg ? arg : "(null)");
+            p++;
+        } else {
+            out_byte(&e, *p);
+        }
+    }
+    va_end(ap);
+    out_byte(&e, '\n');
+    out_flush(&e);
+}
+
+/* ------------------------------------------------------------------------
+ * The -n listing.
+ * ---------------------------------------------------------------------- */
+
+/* A list line "  KEY: a b c" of task ids given by index; none: no line. */
+static void out_task_list(out *o, const haz_graph *g, const char *key,
+                          const size_t *idx, size_t n)
+{
+    size_t i;
+
+    if (n == 0)
+        return;
+    out_puts(o, "  ");
+    out_puts(o, key);
+    out_byte(o, ':');
+    for (i = 0; i < n; i++) {
+        haz_task_info dep;
+
+        out_byte(o, ' ');
+        if (haz_graph_task_info(g, idx[i], &dep) == 0)
+            out_text(o, dep.id);
+    }
+    out_byte(o, '\n');
+}
+
+static void out_string_list(out *o, const char *key,
+                            const char *const *v, size_t n)
+{
+    size_t i;
+
+    if (n == 0)
+        return;
+    out_puts(o, "  ");
+    out_puts(o, key);
+    out_byte(o, ':');
+    for (i = 0; i < n; i++) {
+        out_byte(o, ' ');
+        out_text(o, v[i]);
+    }
+    out_byte(o, '\n');
+}
+
+static void out_task(out *o, const haz_graph *g, const haz_task_info *t)
+{
+    size_t i;
+
+    out_text(o, t->id);
+    out_byte(o, '\n');
+    if (t->project_root && strcmp(t->project_root, ".") != 0) {
+        out_puts(o, "  root: ");
+        out_text(o, t->project_root);
+        out_byte(o, '\n');
+    }
+    if (t->action == HAZ_ACTION_SHELL && t->script) {
+        out_puts(o, "  run: ");
+        out_text(o, t->script);
+        out_byte(o, '\n');
+    } else if (t->action == HAZ_ACTION_ARGV) {
+        out_puts(o, "  argv:");
+        for (i = 0; i < t->argc; i++) {
+            out_byte(o, ' ');
+            out_shell_word(o, t->argv[i]);
+        }
+        out_byte(o, '\n');
+    }
+    out_task_list(o, g, "deps", t->deps, t->n_deps);
+    out_task_list(o, g, "weak_deps", t->weak_deps, t->n_weak_deps);
+    out_string_list(o, "tags", t->tags, t->n_tags);
+    if (t->n_mutexes > 0) {
+        out_puts(o, "  mutex:");
+        for (i = 0; i < t->n_mutexes; i++) {
+            out_byte(o, ' ');
+            if (t->mutexes[i].mode == HAZ_MUTEX_SHARED)
+                out_puts(o, "shared:");
+            if (t->mutexes[i].scope == HAZ_MUTEX_PROJECT)
+                out_puts(o, "~:");
+            out_text(o, t->mutexes[i].name);
+        }
+        out_byte(o, '\n');
+    }
+    out_string_list(o, "inputs", t->inputs, t->n_inputs);
+    out_string_list(o, "outputs", t->outputs, t->n_outputs);
+    out_string_list(o, "env_from_host", t->env_from_host,
+                    t->n_env_from_host);
+    if (t->n_env > 0) {
+        out_puts(o, "  env:");
+        for (i = 0; i < t->n_env; i++) {
+            out_byte(o, ' ');
+            out_text(o, t->env[i].name);
+            out_byte(o, '=');
+            out_shell_word(o, t->env[i].value);
+        }
+        out_byte(o, '\n');
+    }
+    if (t->timeout_ns > 0) {
+        out_puts(o, "  timeout: ");
+        out_seconds(o, t->timeout_ns);
+        out_byte(o, '\n');
+    }
+}
+
+/* Print the workspace settings, then every selected task.  Returns an exit
+ * status. */
+static int list_tasks(const haz_hazfile *hf, const unsigned char *selected)
+{
+    const haz_tag_cap *caps;
+    size_t i, n_caps = 0, n = haz_graph_task_count(hf->graph);
+    char num[32];
+    out o;
+
+    o.fd = 1;
+    o.err = 0;
+    o.len = 0;
+    out_puts(&o, "workspace: concurrency=");
+    if (hf->concurrency == 0) {
+        out_puts(&o, "auto");
+    } else {
+        snprintf(num, sizeof num, "%u", hf->concurrency);
+        out_puts(&o, num);
+    }
+    out_puts(&o, " cancel_grace=");
+    out_seconds(&o, hf->cancel_grace_ns);
+    out_puts(&o, hf->output == HAZ_OUTPUT_BUFFERED ? " output=buffered\n" :
+             " output=live\n");
+    caps = haz_graph_tag_caps(hf->graph, &n_caps);
+    for (i = 0; caps && i < n_caps; i++) {
+        out_puts(&o, "tag ");
+        out_text(&o, caps[i].tag);
+        snprintf(num, sizeof num, ": cap=%u\n", caps[i].cap);
+        out_puts(&o, num);
+    }
+    for (i = 0; i < n; i++) {
+        haz_task_info t;
+
+        if (!selected[i] || haz_graph_task_info(hf->graph, i, &t) != 0)
+            continue;
+        out_task(&o, hf->graph, &t);
+    }
+    out_flush(&o);
+    if (o.err != 0) {
+        say("cannot write the listing: %s", strerror(o.err));
+        return EXIT_INTERNAL;
+    }
+    return EXIT_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Options and main.
+ * ---------------------------------------------------------------------- */
+
+typedef struct options {
+    const char *dir;        /* -C */
+    const char *file;       /* -f */
+    int dry_run;            /* -n */
+    const char **targets;
+    size_t n_targets;
+} options;
+
+static void print_stdout(const char *s1, const char *s2)
+{
+    out o;
+
+    o.fd = 1;
+    o.err = 0;
+    o.len = 0;
+    out_puts(&o, s1);
+    out_puts(&o, s2);
+    out_flush(&o);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    out e;
+
+    say(fmt, arg);
+    e.fd = 2;
+    e.err = 0;
+    e.len = 0;
+    out_puts(&e, usage_line);
+    out_flush(&e);
+    return EXIT_BADINPUT;
+}
+
+/*
+ * Parse argv by hand (no getopt_long): short options may be grouped (-nC
+ * DIR) and take their argument attached or as the next word; options and
+ * targets may be mixed; "--" ends the options.  Returns -1 to go on, or an
+ * exit status (help, version, usage error).
+ */
+static int parse_options(int argc, char **argv, options *opt)
+{
+    int i, only_targets = 0;
+
+    opt->targets = malloc(((size_t)argc + 1) * sizeof *opt->targets);
+    if (!opt->targets) {
+        say("out of memory");
+        return EXIT_INTERNAL;
+    }
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        size_t j;
+
+        if (only_targets || a[0] != '-' || a[1] == '\0') {
+            opt->targets[opt->n_targets++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            only_targets = 1;
+            continue;
+        }
+        if (a[1] == '-') {
+            if (strcmp(a, "--help") == 0) {
+                print_stdout(usage_line, help_text);
+                return EXIT_OK;
+            }
+            if (strcmp(a, "--version") == 0) {
+                print_stdout("hazrun (hazexec) " HAZEXEC_VERSION, "\n");
+                return EXIT_OK;
+            }
+            return usage_error("unknown option '%s'", a);
+        }
+        for (j = 1; a[j]; j++) {
+            char flag[3];
+            const char *arg;
+
+            flag[0] = '-';
+            flag[1] = a[j];
+            flag[2] = '\0';
+            switch (a[j]) {
+            case 'n':
+                opt->dry_run = 1;
+                continue;
+            case 'h':
+                print_stdout(usage_line, help_text);
+                return EXIT_OK;
+            case 'C':
+            case 'f':
+                if (a[j + 1])
+                    arg = a + j + 1;
+                else if (i + 1 < argc)
+                    arg = argv[++i];
+                else
+                    return usage_error("option '%s' needs an argument",
+                                       flag);
+                if (*arg == '\0')
+                    return usage_error("option '%s' needs a non-empty "
+                                       "argument", flag);
+                if (a[j] == 'C')
+                    opt->dir = arg;
+                else
+                    opt->file = arg;
+                break;
+            default:
+                return usage_error("unknown option '%s'", flag);
+            }
+            break;  /* -C and -f took the rest of the word */
+        }
+    }
+    return -1;
+}
+
+/* 1 when `target` names at least one task. */
+static int target_known(const haz_graph *g, const char *target)
+{
+    size_t i, n = haz_graph_task_count(g), idx;
+
+    if (strchr(target, ':'))
+        return haz_graph_find_task(g, target, NULL, &idx) == 0;
+    for (i = 0; i < n; i++) {
+        haz_task_info t;
+
+        if (haz_graph_task_info(g, i, &t) == 0 &&
+            strcmp(t.name, target) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int run(options *opt)
+{
+    haz_ctx *ctx = NULL;
+    haz_diags *diags = NULL;
+    haz_hazfile *hf = NULL;
+    unsigned char *selected = NULL;
+    const char *file = opt->file ? opt->file : "hazfile";
+    size_t i, n;
+    int rc, status = EXIT_INTERNAL, unknown = 0;
+
+    if (opt->dir && chdir(opt->dir) != 0) {
+        int e = errno;
+
+        say("cannot change to directory '%s': %s", opt->dir, strerror(e));
+        return EXIT_BADINPUT;
+    }
+    if (haz_ctx_new(&ctx, NULL) != 0 || haz_diags_new(ctx, &diags) != 0) {
+        say("out of memory");
+        goto done;
+    }
+    rc = haz_hazfile_load(ctx, file, &hf, diags);
+    if (rc == HAZ_EPARSE || rc == HAZ_EGRAPH) {
+        haz_diags_write(diags, 2);
+        status = EXIT_BADINPUT;
+        goto done;
+    }
+    if (rc != 0) {
+        say("%s", haz_ctx_errmsg(ctx));
+        status = rc == HAZ_EIO || rc == HAZ_ERANGE ? EXIT_BADINPUT :
+                 EXIT_INTERNAL;
+        goto done;
+    }
+
+    for (i = 0; i < opt->n_targets; i++) {
+        if (!target_known(hf->graph, opt->targets[i])) {
+            say("unknown target '%s'", opt->targets[i]);
+            unknown = 1;
+        }
+    }
+    if (unknown) {
+        status = EXIT_BADINPUT;
+        goto done;
+    }
+    n = haz_graph_task_count(hf->graph);
+    selected = malloc(n ? n : 1);
+    if (!selected) {
+        say("out of memory");
+        goto done;
+    }
+    haz_diags_clear(diags);
+    rc = haz_graph_select(hf->graph, opt->targets, opt->n_targets, selected,
+                          diags);
+    if (rc != 0) {
+        if (haz_diags_count(diags) > 0)
+            haz_diags_write(diags, 2);
+        else
+            say("%s", haz_ctx_errmsg(ctx));
+        status = rc == HAZ_ENOENT ? EXIT_BADINPUT : EXIT_INTERNAL;
+        goto done;
+    }
+    if (!opt->dry_run) {
+        say("running tasks is not available in this build yet; use -n");
+        status = EXIT_BADINPUT;
+        goto done;
+    }
+    status = list_tasks(hf, selected);
+
+done:
+    free(selected);
+    haz_hazfile_free(hf);
+    haz_diags_free(diags);
+    haz_ctx_free(ctx);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    options opt;
+    int status;
+
+    memset(&opt, 0, sizeof opt);
+    status = parse_options(argc, argv, &opt);
+    if (status < 0)
+        status = run(&opt);
+    free(opt.targets);
+    return status;
+}

@@ -1,0 +1,124 @@
+/*
+ * hazexec/run.h: running a graph.
+ *
+ * haz_run() is one single-threaded event loop (design section 1): it admits
+ * ready tasks under the caps (EXEC-004/005) in canonical order, looks each
+ * up in the cache before anything else (EXEC-007), takes its mutexes all at
+ * once or parks it (MUTEX-001..007), hands processes to the spawner, streams
+ * their output to the observer, cascades failures (EXEC-010/011), checks
+ * the runtime invariants (EXEC-019/020) and honours cancellation through
+ * the caller's token (EXEC-012..015).  It blocks only in the spawner's
+ * wait().  It installs no signal handler: the program does, and calls
+ * haz_cancel_request() from it.
+ */
+#ifndef HAZEXEC_RUN_H
+#define HAZEXEC_RUN_H
+
+#include "common.h"
+#include "cache.h"
+#include "clock.h"
+#include "graph.h"
+#include "hash.h"
+#include "observer.h"
+#include "outcome.h"
+#include "spawner.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------
+ * The cancel token: a self-pipe plus a flag.
+ * ---------------------------------------------------------------------- */
+
+/*
+ * haz_cancel_new: create a token (it opens a close-on-exec, non-blocking
+ * pipe).  Returns 0 or one of: HAZ_EINVAL, HAZ_ENOMEM, HAZ_EIO.
+ */
+HAZ_API int haz_cancel_new(haz_ctx *ctx, haz_cancel **out);
+
+/* haz_cancel_free: close the pipe and free.  NULL is ignored. */
+HAZ_API void haz_cancel_free(haz_cancel *c);
+
+/*
+ * haz_cancel_request: ask the run to cancel.  `signo` is the signal that
+ * caused it (SIGINT, SIGTERM, ...; 0 when not caused by a signal); the first
+ * request's signal is kept.  Async-signal-safe: it only stores to a
+ * volatile sig_atomic_t and write()s one byte to the pipe, preserving
+ * errno.  Safe to call any number of times.
+ */
+HAZ_API void haz_cancel_request(haz_cancel *c, int signo);
+
+/* haz_cancel_requested: 1 once a request was made, else 0. */
+HAZ_API int haz_cancel_requested(const haz_cancel *c);
+
+/* haz_cancel_signal: the signal of the first request, or 0. */
+HAZ_API int haz_cancel_signal(const haz_cancel *c);
+
+/* haz_cancel_fd: the read end of the pipe (readable once requested), for
+ * spawners that select() on it.  Never read from it. */
+HAZ_API int haz_cancel_fd(const haz_cancel *c);
+
+/* ------------------------------------------------------------------------
+ * Run options and the run.
+ * ---------------------------------------------------------------------- */
+#define HAZ_RUN_OPTIONS_VERSION 1
+
+typedef struct haz_run_options {
+    int version;                 /* HAZ_RUN_OPTIONS_VERSION */
+    unsigned concurrency;        /* global cap; 0: auto = online CPUs */
+    uint64_t cancel_grace_ns;    /* SIGTERM to SIGKILL (EXEC-014) */
+    uint64_t default_timeout_ns; /* for tasks without one; 0: none */
+    const char *workspace_root;  /* absolute; project roots hang below */
+    const char *const *host_env; /* snapshot "NAME=VALUE", NULL-terminated;
+                                    NULL: no host variable is set */
+    int64_t created_at;          /* cache entry time; 0: clock wall time */
+    int no_cache;                /* 1: every lookup misses, nothing stored */
+} haz_run_options;
+
+/*
+ * haz_run_options_init: fill *o with the defaults: version set,
+ * concurrency auto, grace 5 s (CFG-031), no default timeout, everything
+ * else zero.
+ */
+HAZ_API void haz_run_options_init(haz_run_options *o);
+
+/* Everything a run uses.  The caller owns all of it; it must outlive the
+ * call. */
+typedef struct haz_run_config {
+    const haz_graph *graph;         /* validated */
+    const unsigned char *selected;  /* haz_graph_select() mask; NULL: all */
+    haz_spawner *spawner;
+    haz_clock *clock;
+    const haz_hash_methods *hash;   /* NULL: haz_hash_sha256 */
+    haz_cache_store *cache;         /* NULL: no cache (every lookup misses) */
+    const haz_observer *observer;   /* NULL: no events */
+    haz_cancel *cancel;             /* NULL: never cancelled */
+    const haz_run_options *options; /* NULL: defaults */
+} haz_run_config;
+
+/*
+ * haz_run: run the selected tasks of the graph to completion.  Task
+ * failures, executor errors, cancellation and invariant violations are all
+ * reported in the result, not as an error (reference-exec.md 3.1).  On
+ * success *out receives the result, owned by the caller: every selected
+ * task has exactly one outcome.
+ * Returns 0 or one of: HAZ_EINVAL (bad config: graph not validated, no
+ * spawner or clock, relative workspace root ...), HAZ_ENOMEM, HAZ_EIO or
+ * HAZ_EINTERNAL (the spawner failed fatally; every child was killed and
+ * reaped before returning).  On error *out is NULL and the context's
+ * message says what went wrong.
+ */
+HAZ_API int haz_run(haz_ctx *ctx, const haz_run_config *cfg,
+                    haz_run_result **out);
+
+/*
+ * haz_online_cpus: the number of online CPUs (sysconf), at least 1: what
+ * concurrency "auto" resolves to (EXEC-004).
+ */
+HAZ_API unsigned haz_online_cpus(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HAZEXEC_RUN_H */

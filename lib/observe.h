@@ -1,0 +1,63 @@
+/*
+ * lib/observe.h: private to the built-in observers (lib/observe*.c).
+ *
+ * One object type serves the three built-in observers; a kind tag says
+ * which one it is, and haz_observer_free dispatches on it with a switch.
+ * The live and buffered observers keep per-task state in a table indexed by
+ * haz_task_id.index: an array of pointers, grown on demand to the largest
+ * index seen, whose entries are allocated when a task first has bytes to
+ * hold and freed at its terminal event.  So the table costs one pointer per
+ * index up to the largest one seen, and buffers exist only for tasks that
+ * are running with output pending.
+ */
+#ifndef HAZ_OBSERVE_H
+#define HAZ_OBSERVE_H
+
+#include "internal.h"
+
+typedef enum haz__obs_kind {
+    HAZ__OBS_LIVE = 1,
+    HAZ__OBS_BUFFERED = 2,
+    HAZ__OBS_RECORDING = 3
+} haz__obs_kind;
+
+/* What one task holds: live, the partial last line of each stream, stored
+ * already prefixed with "[id] " (empty when nothing is held); buffered, the
+ * whole output of each stream so far. */
+typedef struct haz__obs_task {
+    haz_buf out;
+    haz_buf err;
+} haz__obs_task;
+
+struct haz_observer_obj {
+    haz__obs_kind kind;
+    haz_ctx *ctx;
+
+    /* live and buffered */
+    int out_fd;
+    int err_fd;
+    haz__obs_task **tasks;      /* indexed by haz_task_id.index */
+    size_t n_tasks;             /* entries in `tasks` */
+    haz_buf line;               /* live: scratch for one complete line */
+
+    /* recording */
+    haz_buf text;               /* the trace */
+    unsigned long lost;         /* events not recorded since the last one
+                                   that was (out of memory) */
+    int has_chain;
+    haz_observer chain;
+};
+
+/* lib/observe.c */
+int haz__obs_new(haz_ctx *ctx, haz__obs_kind kind, haz_observer_obj **out);
+haz__obs_task *haz__obs_task_get(haz_observer_obj *o, size_t index);
+haz__obs_task *haz__obs_task_make(haz_observer_obj *o, size_t index);
+void haz__obs_task_drop(haz_observer_obj *o, size_t index);
+const char *haz__obs_id(const haz_task_id *t);
+void haz__obs_write(int fd, const void *data, size_t n);
+
+/* Per-kind teardown: flush what is pending; observe.c frees the rest. */
+void haz__obs_live_close(haz_observer_obj *o);
+void haz__obs_buffered_close(haz_observer_obj *o);
+
+#endif /* HAZ_OBSERVE_H */

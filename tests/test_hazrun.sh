@@ -1,0 +1,312 @@
+#!/bin/sh
+# tests/test_hazrun.sh: end-to-end tests of the hazrun command (automake
+# TESTS script).  It runs the built examples/hazrun on examples/demo and on
+# the fixtures in tests/data/hazfile, and compares exit status, standard
+# output and standard error exactly (by pattern only where the text comes
+# from the C library or another module).
+#
+# Out of tree: the sources are found through $HAZ_TEST_SRCDIR, the build
+# through $HAZ_TEST_BUILDDIR (both set by AM_TESTS_ENVIRONMENT; default ".").
+# Exit status: 0 all passed, 1 some failed, 99 the setup failed.
+
+srcdir=${HAZ_TEST_SRCDIR:-.}
+builddir=${HAZ_TEST_BUILDDIR:-.}
+hazrun=$builddir/examples/hazrun
+demo=$srcdir/examples/demo
+data=$srcdir/tests/data/hazfile
+
+if [ ! -x "$hazrun" ]; then
+    echo "test_hazrun.sh: $hazrun is not built" >&2
+    exit 99
+fi
+tmp=$builddir/tests/tmp/hazrun.$$
+rm -rf "$tmp"
+mkdir -p "$tmp/empty" || exit 99
+trap 'rm -rf "$tmp"' 0
+trap 'exit 99' 1 2 15
+
+pass=0
+fail=0
+
+# want_out / want_err: the expected stdout / stderr, read from stdin.
+want_out() { cat > "$tmp/want.out"; }
+want_err() { cat > "$tmp/want.err"; }
+
+# expect NAME STATUS COMMAND...: run COMMAND; compare its exit status with
+# STATUS and its output with what want_out / want_err gave (nothing when
+# they were not called).  Then forget the expectations.
+expect() {
+    name=$1
+    want_status=$2
+    shift 2
+    [ -f "$tmp/want.out" ] || : > "$tmp/want.out"
+    [ -f "$tmp/want.err" ] || : > "$tmp/want.err"
+    "$@" > "$tmp/got.out" 2> "$tmp/got.err" < /dev/null
+    status=$?
+    ok=yes
+    if [ "$status" != "$want_status" ]; then
+        echo "$name: exit status $status, want $want_status"
+        ok=no
+    fi
+    for stream in out err; do
+        if ! cmp -s "$tmp/want.$stream" "$tmp/got.$stream"; then
+            echo "$name: std$stream differs (- want, + got):"
+            diff -u "$tmp/want.$stream" "$tmp/got.$stream" | sed 1,2d
+            ok=no
+        fi
+    done
+    report "$name" $ok
+    rm -f "$tmp/want.out" "$tmp/want.err"
+}
+
+# expect_match NAME STATUS STREAM REGEX COMMAND...: like expect, but STREAM
+# (out or err) must be one line matching the extended REGEX and the other
+# stream must be empty.
+expect_match() {
+    name=$1
+    want_status=$2
+    stream=$3
+    regex=$4
+    shift 4
+    "$@" > "$tmp/got.out" 2> "$tmp/got.err" < /dev/null
+    status=$?
+    ok=yes
+    if [ "$status" != "$want_status" ]; then
+        echo "$name: exit status $status, want $want_status"
+        ok=no
+    fi
+    if [ "$(wc -l < "$tmp/got.$stream")" -ne 1 ] ||
+       ! grep -Eq "$regex" "$tmp/got.$stream"; then
+        echo "$name: std$stream does not match /$regex/:"
+        cat "$tmp/got.$stream"
+        ok=no
+    fi
+    other=out
+    [ "$stream" = out ] && other=err
+    if [ -s "$tmp/got.$other" ]; then
+        echo "$name: unexpected std$other:"
+        cat "$tmp/got.$other"
+        ok=no
+    fi
+    report "$name" $ok
+}
+
+report() {
+    if [ "$2" = yes ]; then
+        pass=$((pass + 1))
+        echo "PASS: $1"
+    else
+        fail=$((fail + 1))
+        echo "FAIL: $1"
+    fi
+}
+
+# --- the demo workspace ------------------------------------------------------
+
+demo_header='workspace: concurrency=4 cancel_grace=2.5s output=live
+tag heavy: cap=1'
+
+demo_core_build='core:build
+  root: core
+  run: mkdir -p out && cat ../gen/out/version.h src/core.txt > out/core.txt
+  deps: gen:header
+  weak_deps: core:lint
+  tags: heavy
+  inputs: src/core.txt /gen/out/version.h
+  outputs: out/core.txt
+  env_from_host: PATH
+  env: LC_ALL=C
+core:lint
+  root: core
+  run: cat src/*.txt > /dev/null && printf '"'lint: src/*.txt ok\\n'"'
+  tags: heavy
+  inputs: src/*.txt
+  env_from_host: PATH'
+
+demo_core_test='core:test
+  root: core
+  run: grep -q DEMO_VERSION out/core.txt && printf '"'core: 1 test passed\\n'"'
+  deps: core:build
+  tags: heavy
+  inputs: out/core.txt
+  env_from_host: PATH
+  timeout: 30s'
+
+demo_gen='gen:header
+  root: gen
+  run: mkdir -p out && printf '"'#define DEMO_VERSION \"%s\"\\n' \"\$(cat version.in)\""' > out/version.h
+  inputs: version.in
+  outputs: out/version.h
+  env_from_host: PATH'
+
+demo_app_dirs='app:dirs
+  root: app
+  argv: mkdir -p out
+  env_from_host: PATH'
+
+demo_app_docs='app:docs
+  root: app
+  argv: cp src/main.txt out/readme.txt
+  deps: app:dirs
+  weak_deps: app:link
+  mutex: ~:out
+  inputs: src/main.txt
+  outputs: out/readme.txt
+  env_from_host: PATH'
+
+demo_app_link='app:link
+  root: app
+  run: cat ../core/out/core.txt src/main.txt > out/app.txt
+  deps: app:dirs core:build
+  mutex: ~:out
+  inputs: src/main.txt /core/out/core.txt
+  outputs: out/app.txt
+  env_from_host: PATH'
+
+printf '%s\n' "$demo_header" "$demo_app_dirs" "$demo_app_docs" \
+    "$demo_app_link" "$demo_core_build" "$demo_core_test" "$demo_gen" |
+    want_out
+expect "demo: -n lists every task" 0 "$hazrun" -C "$demo" -n
+
+printf '%s\n' "$demo_header" "$demo_app_dirs" "$demo_app_link" \
+    "$demo_core_build" "$demo_gen" | want_out
+expect "demo: -n app:link lists its closure" 0 "$hazrun" -C "$demo" -n app:link
+
+printf '%s\n' "$demo_header" "$demo_core_build" "$demo_core_test" \
+    "$demo_gen" | want_out
+expect "demo: a bare task name" 0 "$hazrun" -n test -C "$demo"
+
+printf '%s\n' "$demo_header" "$demo_app_dirs" "$demo_gen" | want_out
+expect "demo: grouped and attached options" 0 \
+    "$hazrun" -nC"$demo" -fhazfile gen:header app:dirs
+
+want_err <<'EOF'
+hazrun: unknown target 'nope'
+hazrun: unknown target 'core:nope'
+EOF
+expect "demo: unknown targets" 2 "$hazrun" -C "$demo" -n nope core:build core:nope
+
+want_err <<'EOF'
+hazrun: unknown target '-n'
+EOF
+expect "demo: -- ends the options" 2 "$hazrun" -C "$demo" -n -- -n
+
+want_err <<'EOF'
+hazrun: running tasks is not available in this build yet; use -n
+EOF
+expect "demo: running is not there yet" 2 "$hazrun" -C "$demo"
+
+# --- fixtures ----------------------------------------------------------------
+
+want_out <<'EOF'
+workspace: concurrency=auto cancel_grace=5s output=live
+tag heavy: cap=1
+core:build
+  root: core
+  run: cc -c a.c -o a.o
+  deps: core:gen
+  weak_deps: core:lint
+  tags: heavy slow
+  mutex: db ~:scratch shared:cfg
+  inputs: a.c include/*.h
+  outputs: a.o
+  env_from_host: HOME PATH
+  env: CFLAGS=-O2
+  timeout: 60s
+core:gen
+  root: core
+  argv: gen --out include/gen.h
+  tags: heavy
+  env_from_host: PATH
+core:lint
+  root: core
+  run: lint *.c
+  tags: heavy
+  env_from_host: PATH
+EOF
+expect "design example" 0 "$hazrun" -C "$data" -f design.hazfile -n
+
+want_out <<'EOF'
+workspace: concurrency=3 cancel_grace=0.25s output=buffered
+tag io: cap=2
+tag net: cap=1
+t:argv
+  argv: printf '%s and %s\n' 'it'\''s' '' 'a b' '$HOME'
+  tags: io
+  env: EMPTY='' PLAIN=-O2 SPACED='a b'
+  timeout: 1.5s
+t:shell
+  run: printf '%s\n' "$HOME" | tr a-z A-Z
+  weak_deps: t:argv
+  mutex: shared:~:cache net
+EOF
+expect "quoting in the listing" 0 "$hazrun" -C "$data" -f quoting.hazfile -n
+
+want_err <<'EOF'
+errors.hazfile:3: concurrency must be 'auto' or an integer >= 1, got '0'
+errors.hazfile:4: cancel_grace must be a number of seconds >= 0 such as 5 or 2.5, got '1e3'
+errors.hazfile:6: [task core:build] has no 'run' or 'argv'
+errors.hazfile:7: unknown key 'rnu' in [task core:build]
+errors.hazfile:8: invalid task reference 'core' in deps (expected PROJECT:TASK or ~:TASK)
+errors.hazfile:9: timeout must be a number of seconds > 0 such as 60 or 2.5, got '0'
+errors.hazfile:11: duplicate section [task core:build] (first at line 6)
+EOF
+expect "a bad hazfile" 2 "$hazrun" -C "$data" -f errors.hazfile -n
+
+# The wording of graph errors belongs to the graph validator.
+expect_match "an invalid graph" 2 err '^cycle\.hazfile:[0-9]+: .*cycle' \
+    "$hazrun" -C "$data" -f cycle.hazfile -n
+
+# --- usage ---------------------------------------------------------------------
+
+want_out <<'EOF'
+usage: hazrun [-C DIR] [-f FILE] [-n] [-h] [--version] [TARGET...]
+
+Run the tasks of a hazfile workspace: the TARGETs and the tasks they
+depend on, or every task when no TARGET is given.  A TARGET is
+PROJECT:TASK, or a task name meaning that task in every project.
+
+  -C DIR      change to directory DIR first
+  -f FILE     read FILE instead of ./hazfile
+  -n          print the tasks that would run; run nothing
+  -h, --help  print this help and exit
+  --version   print the version and exit
+
+Exit status: 0 success, 1 a task failed or an internal error,
+2 invalid input or usage (nothing ran).
+EOF
+cp "$tmp/want.out" "$tmp/help"
+expect "-h" 0 "$hazrun" -h
+cp "$tmp/help" "$tmp/want.out"
+expect "--help, after other options" 0 "$hazrun" -n --help no-such-target
+
+expect_match "--version" 0 out '^hazrun \(hazexec\) [0-9]+\.[0-9]+\.[0-9]+$' \
+    "$hazrun" --version
+
+want_err <<'EOF'
+hazrun: unknown option '-x'
+usage: hazrun [-C DIR] [-f FILE] [-n] [-h] [--version] [TARGET...]
+EOF
+expect "unknown option" 2 "$hazrun" -n -x
+
+want_err <<'EOF'
+hazrun: unknown option '--dry-run'
+usage: hazrun [-C DIR] [-f FILE] [-n] [-h] [--version] [TARGET...]
+EOF
+expect "unknown long option" 2 "$hazrun" --dry-run
+
+want_err <<'EOF'
+hazrun: option '-C' needs an argument
+usage: hazrun [-C DIR] [-f FILE] [-n] [-h] [--version] [TARGET...]
+EOF
+expect "missing option argument" 2 "$hazrun" -n -C
+
+expect_match "no hazfile here" 2 err \
+    "^hazrun: cannot open 'hazfile': .+" "$hazrun" -C "$tmp/empty" -n
+
+expect_match "no such directory" 2 err \
+    "^hazrun: cannot change to directory '.*/no-such-dir': .+" \
+    "$hazrun" -C "$tmp/no-such-dir" -n
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
