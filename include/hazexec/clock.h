@@ -27,6 +27,7 @@ typedef struct haz_clock_methods haz_clock_methods;
 /* The base object; a backend's state begins with it. */
 struct haz_clock {
     const haz_clock_methods *methods;  /* NULL until open succeeds */
+    haz_ctx *ctx;                      /* set by haz_clock_open */
 };
 
 struct haz_clock_methods {
@@ -54,7 +55,8 @@ HAZ_API extern const haz_clock_methods haz_clock_mock;
  * allocator, zero them and call methods->open(clk, config).  On success *out
  * receives the clock, owned by the caller.
  * Returns 0 or one of: HAZ_EINVAL (NULL argument, version < 1, state_size
- * too small), HAZ_ENOMEM, or the code open returned (then nothing is kept).
+ * too small, or the open, now_ns or wall_seconds slot NULL), HAZ_ENOMEM, or
+ * the code open returned (then nothing is kept).
  */
 HAZ_API int haz_clock_open(haz_ctx *ctx, const haz_clock_methods *methods,
                            const void *config, haz_clock **out);
@@ -62,7 +64,8 @@ HAZ_API int haz_clock_open(haz_ctx *ctx, const haz_clock_methods *methods,
 /* haz_clock_close: close and free a clock.  NULL is ignored. */
 HAZ_API void haz_clock_close(haz_clock *clk);
 
-/* haz_clock_now_ns, haz_clock_wall_seconds: call the backend. */
+/* haz_clock_now_ns, haz_clock_wall_seconds: call the backend (0 for a
+ * NULL clock). */
 HAZ_API uint64_t haz_clock_now_ns(haz_clock *clk);
 HAZ_API int64_t haz_clock_wall_seconds(haz_clock *clk);
 
