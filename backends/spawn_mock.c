@@ -437,7 +437,7 @@ static int mock_wait(haz_spawner *sp, uint64_t deadline_ns,
     rc = deliver_due(m, now, ev, cap, n);
     if (rc != HAZ_OK)
         return rc;
-    if (*n == 0 && !haz_cancel_requested(cancel)) {
+    if (*n == 0 && !haz_cancel_pending(cancel)) {
         for (i = 0; i < m->n_live; i++)
             if (next_time(&m->live[i]) < next)
                 next = next_time(&m->live[i]);
@@ -462,7 +462,7 @@ static int mock_wait(haz_spawner *sp, uint64_t deadline_ns,
         *flags |= HAZ_WAIT_DEADLINE;
         haz__mock_trace_mark(&m->trace, now, "deadline");
     }
-    if (haz_cancel_requested(cancel)) {
+    if (haz_cancel_pending(cancel)) {
         *flags |= HAZ_WAIT_CANCEL;
         haz__mock_trace_mark(&m->trace, now, "cancel");
     }

@@ -13,8 +13,9 @@
 
 struct haz_cancel {
     haz_ctx *ctx;
-    volatile sig_atomic_t requested;
+    volatile sig_atomic_t requested;  /* requests made, saturating at 100 */
     volatile sig_atomic_t signo;
+    int acked;                        /* requests acknowledged by the run */
     int fds[2];             /* [0] read end, [1] write end; non-blocking */
 };
 
@@ -56,10 +57,10 @@ void haz_cancel_request(haz_cancel *c, int signo)
 
     if (c == NULL)
         return;
-    if (!c->requested) {
+    if (!c->requested)
         c->signo = signo > 0 ? signo : 0;
-        c->requested = 1;
-    }
+    if (c->requested < 100)
+        c->requested = c->requested + 1;
     /* One byte is enough to wake a select(); a full pipe (EAGAIN) already
      * holds one, so the result does not matter. */
     w = write(c->fds[1], &byte, 1);
@@ -70,6 +71,32 @@ void haz_cancel_request(haz_cancel *c, int signo)
 int haz_cancel_requested(const haz_cancel *c)
 {
     return c != NULL && c->requested ? 1 : 0;
+}
+
+int haz_cancel_count(const haz_cancel *c)
+{
+    return c != NULL ? (int)c->requested : 0;
+}
+
+int haz_cancel_pending(const haz_cancel *c)
+{
+    return c != NULL && (int)c->requested > c->acked ? 1 : 0;
+}
+
+/* Take the count before emptying the pipe: a request that lands in between
+ * leaves its count unacknowledged, so it is seen as pending by the next
+ * check even if its byte was read here. */
+void haz_cancel_ack(haz_cancel *c)
+{
+    char buf[64];
+    int seen;
+
+    if (c == NULL)
+        return;
+    seen = (int)c->requested;
+    while (read(c->fds[0], buf, sizeof(buf)) > 0)
+        ;
+    c->acked = seen;
 }
 
 int haz_cancel_signal(const haz_cancel *c)

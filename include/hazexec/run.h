@@ -43,20 +43,40 @@ HAZ_API void haz_cancel_free(haz_cancel *c);
 /*
  * haz_cancel_request: ask the run to cancel.  `signo` is the signal that
  * caused it (SIGINT, SIGTERM, ...; 0 when not caused by a signal); the first
- * request's signal is kept.  Async-signal-safe: it only stores to a
- * volatile sig_atomic_t and write()s one byte to the pipe, preserving
- * errno.  Safe to call any number of times.
+ * request's signal is kept.  The first request starts the graceful flow
+ * (SIGTERM, then SIGKILL after the grace period, EXEC-014); any further
+ * request escalates: every running process group is killed at once.
+ * Async-signal-safe: it only stores to volatile sig_atomic_t objects and
+ * write()s one byte to the pipe, preserving errno.  Safe to call any number
+ * of times.
  */
 HAZ_API void haz_cancel_request(haz_cancel *c, int signo);
 
 /* haz_cancel_requested: 1 once a request was made, else 0. */
 HAZ_API int haz_cancel_requested(const haz_cancel *c);
 
+/* haz_cancel_count: how many requests were made (saturating). */
+HAZ_API int haz_cancel_count(const haz_cancel *c);
+
 /* haz_cancel_signal: the signal of the first request, or 0. */
 HAZ_API int haz_cancel_signal(const haz_cancel *c);
 
-/* haz_cancel_fd: the read end of the pipe (readable once requested), for
- * spawners that select() on it.  Never read from it. */
+/*
+ * haz_cancel_pending: 1 when a request arrived that the run has not yet
+ * acknowledged with haz_cancel_ack(), else 0 (also for NULL).  A spawner's
+ * wait() returns early while this is 1.
+ */
+HAZ_API int haz_cancel_pending(const haz_cancel *c);
+
+/*
+ * haz_cancel_ack: acknowledge every request made so far and empty the pipe,
+ * so that wait() blocks again until the next request.  Called by the run,
+ * not by signal handlers.
+ */
+HAZ_API void haz_cancel_ack(haz_cancel *c);
+
+/* haz_cancel_fd: the read end of the pipe, readable while a request is
+ * pending, for spawners that select() on it.  Never read from it. */
 HAZ_API int haz_cancel_fd(const haz_cancel *c);
 
 /* ------------------------------------------------------------------------
