@@ -52,9 +52,9 @@
  *   - Cancellation (either token) is noticed at the top of the loop, so the
  *     events of the batch being handled are settled first: a child whose
  *     exit arrived in that batch keeps its normal outcome.
- *   - Once cancelling, the token is no longer passed to wait(); a further
- *     request is seen after the next event or deadline, and with real
- *     processes within 100 ms (polling).  Two requests seen at once both
+ *   - Every request is acknowledged when noticed (haz_cancel_ack), so
+ *     wait() keeps blocking while cancelling and wakes at once for a
+ *     further request, which escalates.  Two requests seen at once both
  *     start the flow and escalate: SIGTERM then SIGKILL at one instant.
  *   - The result records the caller's signal (haz_run_result_cancel_signal)
  *     only if the caller's token was seen during the run; the internal
@@ -204,7 +204,6 @@ typedef struct sched {
 } sched;
 
 #define SCHED_EVENTS 64
-#define SCHED_POLL_NS UINT64_C(100000000)   /* 100 ms, see wait_deadline */
 
 static uint64_t now_ns(sched *s)
 {
@@ -1629,27 +1628,6 @@ static void teardown(sched *s)
  * The loop.
  * ---------------------------------------------------------------------- */
 
-/*
- * The deadline for wait().  Once cancelling, the token is not passed to
- * wait() (a spawner that reports a fired token on every call would spin),
- * so with real processes the loop wakes at least every SCHED_POLL_NS to
- * notice a further request (escalation).  The mock's virtual time needs no
- * polling: a request made from an observer is seen when the event that
- * triggered it has been handled.
- */
-static uint64_t wait_deadline(sched *s)
-{
-    uint64_t d = next_deadline(s), now;
-
-    if (s->cancelling && !s->escalated && s->cfg->cancel != NULL &&
-        (s->cfg->spawner->methods->caps & HAZ_SPAWNER_REAL_PROCESSES)) {
-        now = now_ns(s);
-        if (now + SCHED_POLL_NS > now && now + SCHED_POLL_NS < d)
-            d = now + SCHED_POLL_NS;
-    }
-    return d;
-}
-
 /* After a fatal error: kill and reap every child before returning. */
 static void kill_all(sched *s)
 {
@@ -1695,8 +1673,9 @@ static int loop(sched *s)
             return s->fatal;
         if (s->n_running == 0)
             break;
-        rc = sp->methods->wait(sp, wait_deadline(s),
-                               s->cancelling ? NULL : s->cfg->cancel, s->ev,
+        /* The token is passed even while cancelling: wait() returns only
+         * for a request not yet acknowledged, i.e. an escalation. */
+        rc = sp->methods->wait(sp, next_deadline(s), s->cfg->cancel, s->ev,
                                s->ev_cap, &n, &flags);
         if (rc != 0)
             return rc;
