@@ -1,0 +1,172 @@
+/*
+ * backends/spawn_posix_sys.c: the system-call seam of the posix spawner
+ * (style.md item 9, after SQLite's aSyscall[] in os_unix.c).  Every call the
+ * spawner makes to pipe, fcntl, posix_spawn, fork, execve, waitpid, select,
+ * kill and read goes through the table below, so a test can replace one
+ * entry (fail the Nth call, inject EINTR, lose a status) and restore it.
+ *
+ * In order: the default functions; the table; the setter and getter; the
+ * typed call wrappers the spawner uses; the test switch that forces the
+ * fork+exec path.
+ */
+#include "internal.h"
+#include "fdutil.h"
+#include "spawn_posix.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef int (*pipe_fn)(int *);
+typedef int (*fcntl_fn)(int, int, int);
+typedef pid_t (*fork_fn)(void);
+typedef int (*execve_fn)(const char *, char *const *, char *const *);
+typedef pid_t (*waitpid_fn)(pid_t, int *, int);
+typedef int (*select_fn)(int, fd_set *, fd_set *, fd_set *,
+                         struct timeval *);
+typedef int (*kill_fn)(pid_t, int);
+typedef ssize_t (*read_fn)(int, void *, size_t);
+#ifdef HAZ_POSIX_HAVE_SPAWN
+typedef int (*spawn_fn)(pid_t *, const char *,
+                        const posix_spawn_file_actions_t *,
+                        const posix_spawnattr_t *, char *const *,
+                        char *const *);
+#endif
+
+/* The defaults: the libc calls, or thin wrappers where the libc type does
+ * not fit the table (fcntl is variadic; pipe must be close-on-exec). */
+static int default_pipe(int fds[2])
+{
+    return haz__pipe_cloexec(fds, 0);
+}
+
+static int default_fcntl(int fd, int cmd, int arg)
+{
+    return fcntl(fd, cmd, arg);
+}
+
+#define FN(f) ((haz__posix_syscall_fn)(f))
+
+enum { SYS_PIPE, SYS_FCNTL, SYS_SPAWN, SYS_FORK, SYS_EXECVE, SYS_WAITPID,
+       SYS_SELECT, SYS_KILL, SYS_READ, SYS_COUNT };
+
+static struct {
+    const char *name;
+    haz__posix_syscall_fn current;
+    haz__posix_syscall_fn dflt;
+} syscalls[SYS_COUNT] = {
+    {"pipe", FN(default_pipe), FN(default_pipe)},
+    {"fcntl", FN(default_fcntl), FN(default_fcntl)},
+#ifdef HAZ_POSIX_HAVE_SPAWN
+    {"posix_spawn", FN(posix_spawn), FN(posix_spawn)},
+#else
+    {"posix_spawn", NULL, NULL},
+#endif
+    {"fork", FN(fork), FN(fork)},
+    {"execve", FN(execve), FN(execve)},
+    {"waitpid", FN(waitpid), FN(waitpid)},
+    {"select", FN(select), FN(select)},
+    {"kill", FN(kill), FN(kill)},
+    {"read", FN(read), FN(read)}
+};
+
+static int find(const char *name)
+{
+    int i;
+
+    for (i = 0; name != NULL && i < SYS_COUNT; i++)
+        if (strcmp(syscalls[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+int haz__posix_syscall_set(const char *name, haz__posix_syscall_fn fn)
+{
+    int i = find(name);
+
+    if (i < 0)
+        return -1;
+    syscalls[i].current = fn != NULL ? fn : syscalls[i].dflt;
+    return 0;
+}
+
+haz__posix_syscall_fn haz__posix_syscall_default(const char *name)
+{
+    int i = find(name);
+
+    return i < 0 ? NULL : syscalls[i].dflt;
+}
+
+/* ------------------------------------------------------------------------
+ * Typed calls through the table.
+ * ---------------------------------------------------------------------- */
+
+int haz__sys_pipe(int fds[2])
+{
+    return ((pipe_fn)syscalls[SYS_PIPE].current)(fds);
+}
+
+int haz__sys_fcntl(int fd, int cmd, int arg)
+{
+    return ((fcntl_fn)syscalls[SYS_FCNTL].current)(fd, cmd, arg);
+}
+
+pid_t haz__sys_fork(void)
+{
+    return ((fork_fn)syscalls[SYS_FORK].current)();
+}
+
+int haz__sys_execve(const char *path, char *const argv[], char *const envp[])
+{
+    return ((execve_fn)syscalls[SYS_EXECVE].current)(path, argv, envp);
+}
+
+pid_t haz__sys_waitpid(pid_t pid, int *status, int options)
+{
+    return ((waitpid_fn)syscalls[SYS_WAITPID].current)(pid, status, options);
+}
+
+int haz__sys_select(int nfds, fd_set *r, fd_set *w, fd_set *x,
+                    struct timeval *tv)
+{
+    return ((select_fn)syscalls[SYS_SELECT].current)(nfds, r, w, x, tv);
+}
+
+int haz__sys_kill(pid_t pid, int signo)
+{
+    return ((kill_fn)syscalls[SYS_KILL].current)(pid, signo);
+}
+
+ssize_t haz__sys_read(int fd, void *buf, size_t n)
+{
+    return ((read_fn)syscalls[SYS_READ].current)(fd, buf, n);
+}
+
+#ifdef HAZ_POSIX_HAVE_SPAWN
+int haz__sys_posix_spawn(pid_t *pid, const char *path,
+                         const posix_spawn_file_actions_t *fa,
+                         const posix_spawnattr_t *attr, char *const argv[],
+                         char *const envp[])
+{
+    return ((spawn_fn)syscalls[SYS_SPAWN].current)(pid, path, fa, attr,
+                                                   argv, envp);
+}
+#endif
+
+/* ------------------------------------------------------------------------
+ * The fork switch (read by backends/spawn_posix_start.c).
+ * ---------------------------------------------------------------------- */
+
+static int force_fork;
+
+void haz__posix_spawner_use_fork(int on)
+{
+    force_fork = on != 0;
+}
+
+int haz__posix_fork_forced(void)
+{
+    return force_fork;
+}
