@@ -1,24 +1,29 @@
 /*
  * examples/hazrun.c: `hazrun`, the command-line front end of hazexec.
  *
- *     hazrun [-C DIR] [-f FILE] [-n] [-h] [--version] [TARGET...]
+ *     hazrun [OPTIONS] [TARGET...]
  *
  * It reads a `hazfile` (docs/hazfile.md), selects the TARGETs and their
- * dependency closure (every task when none is named) and, with -n, prints
- * the selected tasks in canonical order.  Running them lands with the
- * scheduler; this build says so and exits 2.  Exit codes follow design
- * 2.11: 0 success, 2 invalid input or usage (nothing ran), 1 an internal
- * failure such as running out of memory.
+ * dependency closure (every task when none is named) and runs them with
+ * the posix spawner, or with -n prints them in canonical order.  SIGINT and
+ * SIGTERM cancel the run gracefully (SIGTERM to every task's process group,
+ * SIGKILL after the grace period); a second signal kills at once.  Exit
+ * codes follow design 2.11: 0 success, 1 a task failed or errored (or an
+ * internal failure such as running out of memory), 2 invalid input or
+ * usage (nothing ran), 128+N cancelled by signal N.
  *
  * It uses only the public API, as any embedder would.  The file is divided
  * into: output (a small buffered writer over write(2) with display
- * quoting), the -n listing, option parsing, and main.
+ * quoting), the -n listing, option parsing, running, and main.
  */
-#ifndef _POSIX_C_SOURCE
-#define _POSIX_C_SOURCE 200809L
+/* POSIX.1-2008 with the XSI option, for realpath(). */
+#ifndef _XOPEN_SOURCE
+#define _XOPEN_SOURCE 700
 #endif
 
 #include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +37,9 @@
 #define EXIT_BADINPUT 2
 
 static const char usage_line[] =
-    "usage: hazrun [-C DIR] [-f FILE] [-n] [-h] [--version] [TARGET...]\n";
+    "usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [--output=live|buffered]\n"
+    "              [--grace SECONDS] [--timeout SECONDS] [--no-cache]\n"
+    "              [-h] [--version] [TARGET...]\n";
 
 static const char help_text[] =
     "\n"
@@ -40,14 +47,22 @@ static const char help_text[] =
     "depend on, or every task when no TARGET is given.  A TARGET is\n"
     "PROJECT:TASK, or a task name meaning that task in every project.\n"
     "\n"
-    "  -C DIR      change to directory DIR first\n"
-    "  -f FILE     read FILE instead of ./hazfile\n"
-    "  -n          print the tasks that would run; run nothing\n"
-    "  -h, --help  print this help and exit\n"
-    "  --version   print the version and exit\n"
+    "  -C DIR             change to directory DIR first\n"
+    "  -f FILE            read FILE instead of ./hazfile\n"
+    "  -j N               run at most N tasks at once (default: the\n"
+    "                     workspace's concurrency, else one per CPU)\n"
+    "  -n                 print the tasks that would run; run nothing\n"
+    "  --output=MODE      live (lines prefixed with [project:task]) or\n"
+    "                     buffered (each task's output in one block)\n"
+    "  --grace SECONDS    time between SIGTERM and SIGKILL on cancellation\n"
+    "  --timeout SECONDS  stop any task running longer (default: none)\n"
+    "  --no-cache         neither use nor fill the cache\n"
+    "  -h, --help         print this help and exit\n"
+    "  --version          print the version and exit\n"
     "\n"
     "Exit status: 0 success, 1 a task failed or an internal error,\n"
-    "2 invalid input or usage (nothing ran).\n";
+    "2 invalid input or usage (nothing ran), 128+N cancelled by signal N\n"
+    "(130 for SIGINT).  A second SIGINT kills every task at once.\n";
 
 /* ------------------------------------------------------------------------
  * Output: a buffered writer over a file descriptor.  A write error is
@@ -382,9 +397,65 @@ typedef struct options {
     const char *dir;        /* -C */
     const char *file;       /* -f */
     int dry_run;            /* -n */
+    unsigned jobs;          /* -j; 0: the workspace's setting */
+    int output;             /* --output; -1: the workspace's setting */
+    int has_grace;          /* --grace given */
+    uint64_t grace_ns;
+    uint64_t timeout_ns;    /* --timeout; 0: none */
+    int no_cache;           /* --no-cache */
     const char **targets;
     size_t n_targets;
 } options;
+
+/* Parse a count >= 1 for -j.  Returns 0 or -1. */
+static int parse_count(const char *s, unsigned *out)
+{
+    unsigned long v = 0;
+
+    if (*s == '\0')
+        return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        v = v * 10 + (unsigned long)(*s - '0');
+        if (v > 65535)
+            return -1;
+    }
+    if (v == 0)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+/* Parse decimal seconds ("5", "0.25", at most 9 decimals and 1e6 s) into
+ * nanoseconds without floating point.  Returns 0 or -1. */
+static int parse_seconds(const char *s, uint64_t *out)
+{
+    uint64_t whole = 0, frac = 0, scale = UINT64_C(1000000000);
+    int digits = 0, decimals = 0;
+
+    for (; *s >= '0' && *s <= '9'; s++, digits++) {
+        whole = whole * 10 + (uint64_t)(*s - '0');
+        if (whole > 1000000)
+            return -1;
+    }
+    if (digits == 0)
+        return -1;
+    if (*s == '.') {
+        for (s++; *s >= '0' && *s <= '9'; s++) {
+            if (++decimals > 9)
+                return -1;
+            scale /= 10;
+            frac += (uint64_t)(*s - '0') * scale;
+        }
+        if (decimals == 0)
+            return -1;
+    }
+    if (*s != '\0')
+        return -1;
+    *out = whole * UINT64_C(1000000000) + frac;
+    return 0;
+}
 
 static void print_stdout(const char *s1, const char *s2)
 {
@@ -447,6 +518,48 @@ static int parse_options(int argc, char **argv, options *opt)
                 print_stdout("hazrun (hazexec) " HAZEXEC_VERSION, "\n");
                 return EXIT_OK;
             }
+            if (strcmp(a, "--no-cache") == 0) {
+                opt->no_cache = 1;
+                continue;
+            }
+            if (strncmp(a, "--output=", 9) == 0) {
+                if (strcmp(a + 9, "live") == 0)
+                    opt->output = HAZ_OUTPUT_LIVE;
+                else if (strcmp(a + 9, "buffered") == 0)
+                    opt->output = HAZ_OUTPUT_BUFFERED;
+                else
+                    return usage_error("--output must be live or buffered, "
+                                       "got '%s'", a + 9);
+                continue;
+            }
+            if (strncmp(a, "--grace", 7) == 0 ||
+                strncmp(a, "--timeout", 9) == 0) {
+                int grace = a[2] == 'g';
+                size_t len = grace ? 7 : 9;
+                const char *arg;
+                uint64_t ns;
+
+                if (a[len] == '=')
+                    arg = a + len + 1;
+                else if (a[len] == '\0' && i + 1 < argc)
+                    arg = argv[++i];
+                else if (a[len] == '\0')
+                    return usage_error("option '%s' needs an argument", a);
+                else
+                    return usage_error("unknown option '%s'", a);
+                if (parse_seconds(arg, &ns) != 0 || (!grace && ns == 0))
+                    return usage_error(grace ? "--grace needs seconds >= 0, "
+                                               "got '%s'"
+                                             : "--timeout needs seconds > 0, "
+                                               "got '%s'", arg);
+                if (grace) {
+                    opt->has_grace = 1;
+                    opt->grace_ns = ns;
+                } else {
+                    opt->timeout_ns = ns;
+                }
+                continue;
+            }
             return usage_error("unknown option '%s'", a);
         }
         for (j = 1; a[j]; j++) {
@@ -465,6 +578,7 @@ static int parse_options(int argc, char **argv, options *opt)
                 return EXIT_OK;
             case 'C':
             case 'f':
+            case 'j':
                 if (a[j + 1])
                     arg = a + j + 1;
                 else if (i + 1 < argc)
@@ -477,8 +591,11 @@ static int parse_options(int argc, char **argv, options *opt)
                                        "argument", flag);
                 if (a[j] == 'C')
                     opt->dir = arg;
-                else
+                else if (a[j] == 'f')
                     opt->file = arg;
+                else if (parse_count(arg, &opt->jobs) != 0)
+                    return usage_error("-j needs a number of jobs >= 1, "
+                                       "got '%s'", arg);
                 break;
             default:
                 return usage_error("unknown option '%s'", flag);
@@ -504,6 +621,221 @@ static int target_known(const haz_graph *g, const char *target)
             return 1;
     }
     return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Running.
+ * ---------------------------------------------------------------------- */
+
+extern char **environ;
+
+/* The token the signal handlers cancel; set only while a run is going. */
+static haz_cancel *volatile g_cancel;
+
+static void on_signal(int signo)
+{
+    haz_cancel *c = g_cancel;
+
+    if (c != NULL)
+        haz_cancel_request(c, signo);
+}
+
+static const int run_signals[] = {SIGINT, SIGTERM, SIGHUP};
+
+/* Install (or, with `restore`, put back) the cancelling handlers. */
+static void handle_signals(struct sigaction *saved, int restore)
+{
+    size_t k;
+
+    for (k = 0; k < sizeof run_signals / sizeof run_signals[0]; k++) {
+        if (restore) {
+            (void)sigaction(run_signals[k], &saved[k], NULL);
+        } else {
+            struct sigaction sa;
+
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = on_signal;
+            sigfillset(&sa.sa_mask);
+            (void)sigaction(run_signals[k], &sa, &saved[k]);
+        }
+    }
+}
+
+/* The absolute directory holding `file` (resolved from the current one).
+ * Returns a malloc'ed string or NULL with errno set. */
+static char *workspace_root(const char *file)
+{
+    const char *slash = strrchr(file, '/');
+    char *dir, *abs;
+
+    if (slash == NULL)
+        return realpath(".", NULL);
+    if (slash == file)
+        return realpath("/", NULL);
+    dir = malloc((size_t)(slash - file) + 1);
+    if (dir == NULL)
+        return NULL;
+    memcpy(dir, file, (size_t)(slash - file));
+    dir[slash - file] = '\0';
+    abs = realpath(dir, NULL);
+    free(dir);
+    return abs;
+}
+
+/* One line per task that did not succeed, then the counts. */
+static void summarise(const haz_run_result *res)
+{
+    size_t i, n = haz_run_result_count(res), nv;
+    unsigned long ok = 0, hit = 0, failed = 0, skipped = 0, cancelled = 0;
+    const haz_violation *v = haz_run_result_violations(res, &nv);
+    char num[256];
+    out e;
+
+    e.fd = 2;
+    e.err = 0;
+    e.len = 0;
+    for (i = 0; i < n; i++) {
+        const haz_task_outcome *o = haz_run_result_get(res, i);
+
+        switch (o->kind) {
+        case HAZ_OUTCOME_COMPLETED:
+            if (o->state == HAZ_STATE_SUCCEEDED) {
+                ok++;
+                hit += o->source == HAZ_SOURCE_CACHE_HIT;
+                continue;
+            }
+            failed++;
+            out_puts(&e, "hazrun: FAILED ");
+            out_text(&e, o->task.id);
+            if (o->timed_out)
+                out_puts(&e, " (timed out)");
+            else if (o->status.kind == HAZ_EXIT_SIGNAL)
+                (void)snprintf(num, sizeof num, " (signal %d)",
+                               o->status.signo);
+            else
+                (void)snprintf(num, sizeof num, " (exit %d)", o->status.code);
+            if (!o->timed_out)
+                out_puts(&e, num);
+            out_byte(&e, '\n');
+            break;
+        case HAZ_OUTCOME_ERRORED:
+            failed++;
+            out_puts(&e, "hazrun: ERROR ");
+            out_text(&e, o->message != NULL ? o->message : o->task.id);
+            out_byte(&e, '\n');
+            break;
+        case HAZ_OUTCOME_SKIPPED:
+            skipped++;
+            break;
+        case HAZ_OUTCOME_CANCELLED:
+            cancelled++;
+            break;
+        default:
+            break;
+        }
+    }
+    for (i = 0; i < nv; i++) {
+        out_puts(&e, "hazrun: ");
+        out_puts(&e, v[i].kind == HAZ_VIOLATION_OUTPUT_OVERLAP
+                         ? "output overlap: "
+                         : "runtime cycle: ");
+        out_text(&e, v[i].first->id);
+        out_puts(&e, v[i].kind == HAZ_VIOLATION_OUTPUT_OVERLAP ? " and "
+                                                               : " -> ");
+        out_text(&e, v[i].second->id);
+        if (v[i].path != NULL) {
+            out_puts(&e, " both produce ");
+            out_text(&e, v[i].path);
+        }
+        out_byte(&e, '\n');
+    }
+    (void)snprintf(num, sizeof num,
+                   "hazrun: %lu succeeded (%lu from cache), %lu failed, "
+                   "%lu skipped, %lu cancelled\n",
+                   ok, hit, failed, skipped, cancelled);
+    out_puts(&e, num);
+    out_flush(&e);
+}
+
+/* Run the selected tasks.  Returns the exit status of design 2.11. */
+static int run_tasks(haz_ctx *ctx, const haz_hazfile *hf,
+                     const unsigned char *selected, const options *opt,
+                     const char *file)
+{
+    haz_clock *clock = NULL;
+    haz_spawner *sp = NULL;
+    haz_cancel *cancel = NULL;
+    haz_observer_obj *obj = NULL;
+    haz_observer obs;
+    haz_run_options ro;
+    haz_run_config cfg;
+    haz_spawner_config sc;
+    haz_run_result *res = NULL;
+    struct sigaction saved[sizeof run_signals / sizeof run_signals[0]];
+    char *root = workspace_root(file);
+    int rc, status = EXIT_INTERNAL;
+    int mode = opt->output >= 0 ? opt->output : (int)hf->output;
+
+    if (root == NULL) {
+        say("cannot resolve the directory of '%s': %s", file,
+            strerror(errno));
+        return EXIT_BADINPUT;
+    }
+    memset(&sc, 0, sizeof sc);
+    sc.version = 1;
+    if ((rc = haz_clock_open(ctx, &haz_clock_posix, NULL, &clock)) != 0 ||
+        (sc.clock = clock,
+         (rc = haz_spawner_open(ctx, &haz_spawner_posix, &sc, &sp)) != 0) ||
+        (rc = haz_cancel_new(ctx, &cancel)) != 0 ||
+        (rc = mode == HAZ_OUTPUT_BUFFERED
+                  ? haz_observer_buffered_new(ctx, 1, 2, &obj, &obs)
+                  : haz_observer_live_new(ctx, 1, 2, &obj, &obs)) != 0) {
+        say("cannot set up the run: %s", rc == HAZ_ENOMEM
+                                             ? "out of memory"
+                                             : haz_ctx_errmsg(ctx));
+        goto done;
+    }
+    haz_run_options_init(&ro);
+    ro.concurrency = opt->jobs != 0 ? opt->jobs : hf->concurrency;
+    ro.cancel_grace_ns = opt->has_grace ? opt->grace_ns : hf->cancel_grace_ns;
+    ro.default_timeout_ns = opt->timeout_ns;
+    ro.workspace_root = root;
+    ro.host_env = (const char *const *)environ;
+    ro.no_cache = opt->no_cache;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.graph = hf->graph;
+    cfg.selected = selected;
+    cfg.spawner = sp;
+    cfg.clock = clock;
+    cfg.observer = &obs;
+    cfg.cancel = cancel;
+    cfg.options = &ro;
+
+    /* Children get default dispositions from the spawner; hazrun itself
+     * must survive a closed output pipe to report what happened. */
+    (void)signal(SIGPIPE, SIG_IGN);
+    g_cancel = cancel;
+    handle_signals(saved, 0);
+    rc = haz_run(ctx, &cfg, &res);
+    handle_signals(saved, 1);
+    g_cancel = NULL;
+    haz_observer_free(obj);     /* flushes what is pending */
+    obj = NULL;
+    if (rc != 0) {
+        say("the run failed: %s", haz_ctx_errmsg(ctx));
+        goto done;
+    }
+    summarise(res);
+    status = haz_exit_code(res, haz_run_result_cancel_signal(res));
+
+done:
+    haz_run_result_free(res);
+    haz_observer_free(obj);
+    haz_cancel_free(cancel);
+    haz_spawner_close(sp);
+    haz_clock_close(clock);
+    free(root);
+    return status;
 }
 
 static int run(options *opt)
@@ -566,12 +898,10 @@ static int run(options *opt)
         status = rc == HAZ_ENOENT ? EXIT_BADINPUT : EXIT_INTERNAL;
         goto done;
     }
-    if (!opt->dry_run) {
-        say("running tasks is not available in this build yet; use -n");
-        status = EXIT_BADINPUT;
-        goto done;
-    }
-    status = list_tasks(hf, selected);
+    if (opt->dry_run)
+        status = list_tasks(hf, selected);
+    else
+        status = run_tasks(ctx, hf, selected, opt, file);
 
 done:
     free(selected);
@@ -587,6 +917,7 @@ int main(int argc, char **argv)
     int status;
 
     memset(&opt, 0, sizeof opt);
+    opt.output = -1;
     status = parse_options(argc, argv, &opt);
     if (status < 0)
         status = run(&opt);

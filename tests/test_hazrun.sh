@@ -191,10 +191,50 @@ hazrun: unknown target '-n'
 EOF
 expect "demo: -- ends the options" 2 "$hazrun" -C "$demo" -n -- -n
 
-want_err <<'EOF'
-hazrun: running tasks is not available in this build yet; use -n
+# Running writes outputs, so the demo runs in a copy (the source tree is
+# read-only under distcheck).
+cp -R "$demo" "$tmp/demo" && chmod -R u+w "$tmp/demo" || exit 99
+rm -rf "$tmp/demo/gen/out" "$tmp/demo/core/out" "$tmp/demo/app/out"
+want_out <<'EOF'
+[core:lint] lint: src/*.txt ok
+[core:test] core: 1 test passed
 EOF
-expect "demo: running is not there yet" 2 "$hazrun" -C "$demo"
+want_err <<'EOF'
+hazrun: 7 succeeded (0 from cache), 0 failed, 0 skipped, 0 cancelled
+EOF
+expect "demo: a run" 0 "$hazrun" -C "$tmp/demo" --no-cache
+
+want_err <<'EOF'
+hazrun: -j needs a number of jobs >= 1, got '0'
+usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [--output=live|buffered]
+              [--grace SECONDS] [--timeout SECONDS] [--no-cache]
+              [-h] [--version] [TARGET...]
+EOF
+expect "-j 0" 2 "$hazrun" -C "$demo" -j 0
+
+want_err <<'EOF'
+hazrun: --output must be live or buffered, got 'loud'
+usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [--output=live|buffered]
+              [--grace SECONDS] [--timeout SECONDS] [--no-cache]
+              [-h] [--version] [TARGET...]
+EOF
+expect "--output=loud" 2 "$hazrun" -C "$demo" --output=loud
+
+want_err <<'EOF'
+hazrun: --timeout needs seconds > 0, got '0'
+usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [--output=live|buffered]
+              [--grace SECONDS] [--timeout SECONDS] [--no-cache]
+              [-h] [--version] [TARGET...]
+EOF
+expect "--timeout 0" 2 "$hazrun" -C "$demo" --timeout 0
+
+want_err <<'EOF'
+hazrun: --grace needs seconds >= 0, got '-1'
+usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [--output=live|buffered]
+              [--grace SECONDS] [--timeout SECONDS] [--no-cache]
+              [-h] [--version] [TARGET...]
+EOF
+expect "--grace=-1" 2 "$hazrun" -C "$demo" --grace=-1
 
 # --- fixtures ----------------------------------------------------------------
 
@@ -260,20 +300,30 @@ expect_match "an invalid graph" 2 err '^cycle\.hazfile:[0-9]+: .*cycle' \
 # --- usage ---------------------------------------------------------------------
 
 want_out <<'EOF'
-usage: hazrun [-C DIR] [-f FILE] [-n] [-h] [--version] [TARGET...]
+usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [--output=live|buffered]
+              [--grace SECONDS] [--timeout SECONDS] [--no-cache]
+              [-h] [--version] [TARGET...]
 
 Run the tasks of a hazfile workspace: the TARGETs and the tasks they
 depend on, or every task when no TARGET is given.  A TARGET is
 PROJECT:TASK, or a task name meaning that task in every project.
 
-  -C DIR      change to directory DIR first
-  -f FILE     read FILE instead of ./hazfile
-  -n          print the tasks that would run; run nothing
-  -h, --help  print this help and exit
-  --version   print the version and exit
+  -C DIR             change to directory DIR first
+  -f FILE            read FILE instead of ./hazfile
+  -j N               run at most N tasks at once (default: the
+                     workspace's concurrency, else one per CPU)
+  -n                 print the tasks that would run; run nothing
+  --output=MODE      live (lines prefixed with [project:task]) or
+                     buffered (each task's output in one block)
+  --grace SECONDS    time between SIGTERM and SIGKILL on cancellation
+  --timeout SECONDS  stop any task running longer (default: none)
+  --no-cache         neither use nor fill the cache
+  -h, --help         print this help and exit
+  --version          print the version and exit
 
 Exit status: 0 success, 1 a task failed or an internal error,
-2 invalid input or usage (nothing ran).
+2 invalid input or usage (nothing ran), 128+N cancelled by signal N
+(130 for SIGINT).  A second SIGINT kills every task at once.
 EOF
 cp "$tmp/want.out" "$tmp/help"
 expect "-h" 0 "$hazrun" -h
@@ -285,19 +335,25 @@ expect_match "--version" 0 out '^hazrun \(hazexec\) [0-9]+\.[0-9]+\.[0-9]+$' \
 
 want_err <<'EOF'
 hazrun: unknown option '-x'
-usage: hazrun [-C DIR] [-f FILE] [-n] [-h] [--version] [TARGET...]
+usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [--output=live|buffered]
+              [--grace SECONDS] [--timeout SECONDS] [--no-cache]
+              [-h] [--version] [TARGET...]
 EOF
 expect "unknown option" 2 "$hazrun" -n -x
 
 want_err <<'EOF'
 hazrun: unknown option '--dry-run'
-usage: hazrun [-C DIR] [-f FILE] [-n] [-h] [--version] [TARGET...]
+usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [--output=live|buffered]
+              [--grace SECONDS] [--timeout SECONDS] [--no-cache]
+              [-h] [--version] [TARGET...]
 EOF
 expect "unknown long option" 2 "$hazrun" --dry-run
 
 want_err <<'EOF'
 hazrun: option '-C' needs an argument
-usage: hazrun [-C DIR] [-f FILE] [-n] [-h] [--version] [TARGET...]
+usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [--output=live|buffered]
+              [--grace SECONDS] [--timeout SECONDS] [--no-cache]
+              [-h] [--version] [TARGET...]
 EOF
 expect "missing option argument" 2 "$hazrun" -n -C
 
