@@ -766,6 +766,7 @@ static int run_tasks(haz_ctx *ctx, const haz_hazfile *hf,
     haz_spawner *sp = NULL;
     haz_cancel *cancel = NULL;
     haz_observer_obj *obj = NULL;
+    haz_cache_store *store = NULL;
     haz_observer obs;
     haz_run_options ro;
     haz_run_config cfg;
@@ -795,6 +796,17 @@ static int run_tasks(haz_ctx *ctx, const haz_hazfile *hf,
                                              : haz_ctx_errmsg(ctx));
         goto done;
     }
+    if (!opt->no_cache) {
+        haz_cache_store_config cc;
+
+        memset(&cc, 0, sizeof cc);
+        cc.version = 1;
+        cc.workspace_root = root;
+        cc.hash = &haz_hash_sha256;
+        cc.clock = clock;
+        if (haz_cache_store_open(ctx, &haz_cache_store_fs, &cc, &store) != 0)
+            say("running without the cache: %s", haz_ctx_errmsg(ctx));
+    }
     haz_run_options_init(&ro);
     ro.concurrency = opt->jobs != 0 ? opt->jobs : hf->concurrency;
     ro.cancel_grace_ns = opt->has_grace ? opt->grace_ns : hf->cancel_grace_ns;
@@ -807,6 +819,8 @@ static int run_tasks(haz_ctx *ctx, const haz_hazfile *hf,
     cfg.selected = selected;
     cfg.spawner = sp;
     cfg.clock = clock;
+    cfg.hash = &haz_hash_sha256;
+    cfg.cache = store;
     cfg.observer = &obs;
     cfg.cancel = cancel;
     cfg.options = &ro;
@@ -832,6 +846,7 @@ done:
     haz_run_result_free(res);
     haz_observer_free(obj);
     haz_cancel_free(cancel);
+    haz_cache_store_close(store);
     haz_spawner_close(sp);
     haz_clock_close(clock);
     free(root);

@@ -79,6 +79,8 @@
  * haz_run().
  */
 #include "internal.h"
+#include "cachekey.h"
+#include "filestat.h"
 #include "graph_private.h"
 #include "pattern.h"
 #include "result.h"
@@ -90,6 +92,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* ------------------------------------------------------------------------
  * State.
@@ -129,6 +132,11 @@ typedef struct stask {
     size_t *rin;             /* the same edges seen from the consumer */
     size_t n_rin;
     size_t cap_rin;
+    unsigned looked_up : 1;  /* the cache lookup was done (a parked task
+                                keeps its result, design 2.3) */
+    haz__input_set inputs;   /* what the key was derived from */
+    haz_buf out;             /* captured streams, for the cache store */
+    haz_buf err;
 } stask;
 
 typedef struct slock {
@@ -201,6 +209,10 @@ typedef struct sched {
     void *hs;                /* every hash state */
     haz_spawn_event *ev;
     size_t ev_cap;
+    /* the cache (EXEC-007, design 2.15/2.16) */
+    haz_cache_store *store;  /* NULL: every lookup misses, nothing stored */
+    haz__filestat *fsrec;    /* input-hash record, may be NULL */
+    int64_t created_at;      /* timestamp of entries stored by this run */
 } sched;
 
 #define SCHED_EVENTS 64
@@ -734,6 +746,198 @@ static void spawn_task(sched *s, size_t i, size_t *nb)
     }
 }
 
+/* ------------------------------------------------------------------------
+ * The cache (EXEC-007, EXEC-015..017, CACHE-007, CACHE-018).
+ * ---------------------------------------------------------------------- */
+
+static void complete(sched *s, size_t i);
+
+/* Report task i ERRORED with the context's message, prefixed when the
+ * message does not name the task already. */
+static void errored_from_ctx(sched *s, size_t i, haz_task_error kind,
+                             const char *what)
+{
+    const char *id = s->t[i].info->id;
+    const char *m = haz_ctx_errmsg(s->ctx);
+    char buf[1400];
+
+    if (strncmp(m, id, strlen(id)) == 0 && m[strlen(id)] == ':')
+        (void)snprintf(buf, sizeof(buf), "%s", m);
+    else
+        (void)snprintf(buf, sizeof(buf), "%s: %s: %s", id, what,
+                       m[0] != '\0' ? m : "failed");
+    emit_errored(s, i, kind, haz_ctx_errno(s->ctx), buf);
+}
+
+/*
+ * Derive task i's key and look it up.  Returns 0 on a miss (go on to the
+ * mutex check), 1 when the task was settled here: a hit restored and
+ * replayed (EXEC-017), or an executor error (BuildKeyFailed,
+ * RestoreFailed).  A corrupt entry is a miss (design 2.16).
+ */
+static int lookup(sched *s, size_t i)
+{
+    stask *t = &s->t[i];
+    haz_task_outcome *o = outcome_of(s, i);
+    const haz_cache_store_methods *m;
+    haz__pred_hashes *preds = NULL;
+    haz_cache_entry *e = NULL;
+    size_t k, n = t->info->n_deps;
+    int rc;
+
+    if (s->store == NULL)
+        return 0;
+    m = s->store->methods;
+    /* CACHE-007: the stream hashes of the hard predecessors, which all
+     * succeeded before this task became ready. */
+    if (n > 0) {
+        preds = haz__reallocarray(s->ctx, NULL, n, sizeof(*preds));
+        if (preds == NULL) {
+            alloc_fail(s);
+            return 1;
+        }
+        for (k = 0; k < n; k++) {
+            const haz_task_outcome *po = outcome_of(s, t->info->deps[k]);
+
+            preds[k].id = po->task.id;
+            memcpy(preds[k].stdout_hash, po->stdout_hash, po->hash_len);
+            memcpy(preds[k].stderr_hash, po->stderr_hash, po->hash_len);
+        }
+    }
+    haz__error_clear(s->ctx);
+    rc = haz__task_cache_key(s->ctx, s->hash, s->root, t->gt,
+                             s->opt.host_env, preds, n, s->fsrec, &t->inputs,
+                             o->key);
+    haz__free(s->ctx, preds);
+    if (rc == HAZ_ENOMEM) {
+        alloc_fail(s);
+        return 1;
+    }
+    if (rc != 0) {
+        errored_from_ctx(s, i, HAZ_TERR_BUILD_KEY, "cannot derive the key");
+        return 1;
+    }
+    o->has_key = 1;
+    haz__error_clear(s->ctx);
+    rc = m->lookup(s->store, o->key, s->hash->digest_len, &e);
+    if (rc == HAZ_ENOMEM) {
+        alloc_fail(s);
+        return 1;
+    }
+    if (rc != 0 || e == NULL)
+        return 0;   /* CACHE-016: a miss, including an unreadable entry */
+    rc = m->restore(s->store, e);
+    if (rc != 0) {
+        m->entry_free(s->store, e);
+        if (rc == HAZ_ECORRUPT)
+            return 0;   /* removed by the store; the task runs fresh */
+        if (rc == HAZ_ENOMEM) {
+            alloc_fail(s);
+            return 1;
+        }
+        errored_from_ctx(s, i, HAZ_TERR_RESTORE, "cannot restore its outputs");
+        return 1;
+    }
+    /* A hit (CACHE-018): replay stdout then stderr, one call each and none
+     * for an empty stream (design 2.5), then settle like a fresh success.
+     * The recorded paths become the materialised outputs (EXEC-019/020). */
+    if (e->n_outputs > 0) {
+        const char **v = haz__run_result_alloc(s->res,
+                                               e->n_outputs * sizeof(*v));
+
+        for (k = 0; v != NULL && k < e->n_outputs; k++)
+            if ((v[k] = haz__run_result_strdup(s->res,
+                                               e->outputs[k].path)) == NULL)
+                v = NULL;
+        if (v == NULL) {
+            m->entry_free(s->store, e);
+            alloc_fail(s);
+            return 1;
+        }
+        o->outputs = v;
+        o->n_outputs = e->n_outputs;
+    }
+    if (e->stdout_size > 0)
+        OBS_CALL(s, on_output, id_of(s, i), HAZ_STREAM_STDOUT,
+                 e->stdout_data, (size_t)e->stdout_size);
+    if (e->stderr_size > 0)
+        OBS_CALL(s, on_output, id_of(s, i), HAZ_STREAM_STDERR,
+                 e->stderr_data, (size_t)e->stderr_size);
+    o->source = HAZ_SOURCE_CACHE_HIT;
+    o->state = HAZ_STATE_SUCCEEDED;
+    o->status.kind = HAZ_EXIT_NONE;
+    o->hash_len = s->hash->digest_len;
+    memcpy(o->stdout_hash, e->stdout_hash, o->hash_len);
+    memcpy(o->stderr_hash, e->stderr_hash, o->hash_len);
+    m->entry_free(s->store, e);
+    s->dirty = 1;
+    complete(s, i);
+    return 1;
+}
+
+/*
+ * After a successful fresh run of task i (CACHE-018): store its outputs and
+ * streams under its key, unless an input changed while it ran (the result
+ * would not match the key).  A store failure is an executor error
+ * (StoreFailed).  Returns 0 to go on, 1 when the task was settled.
+ */
+static int store_result(sched *s, size_t i)
+{
+    stask *t = &s->t[i];
+    haz_task_outcome *o = outcome_of(s, i);
+    haz_cache_output *outs = NULL;
+    size_t k, rl = strcmp(s->root, "/") == 0 ? 0 : strlen(s->root);
+    int rc = 0;
+
+    if (s->store == NULL || !o->has_key ||
+        haz__input_set_changed(s->root, &t->inputs, NULL))
+        return 0;
+    if (o->n_outputs > 0) {
+        outs = haz__calloc(s->ctx, o->n_outputs, sizeof(*outs));
+        if (outs == NULL)
+            rc = HAZ_ENOMEM;
+    }
+    for (k = 0; rc == 0 && k < o->n_outputs; k++) {
+        size_t pl = strlen(o->outputs[k]);
+        char *hp = haz__malloc(s->ctx, rl + pl + 1);
+        struct stat st;
+
+        if (hp == NULL) {
+            rc = HAZ_ENOMEM;
+            break;
+        }
+        memcpy(hp, s->root, rl);
+        memcpy(hp + rl, o->outputs[k], pl + 1);
+        outs[k].path = o->outputs[k];
+        outs[k].host_path = hp;
+        if (stat(hp, &st) != 0)
+            rc = haz__error_os(s->ctx, HAZ_EIO, errno, "cannot stat '%s'",
+                               o->outputs[k]);
+        else
+            outs[k].mode = (unsigned)(st.st_mode & 07777);
+    }
+    if (rc == 0) {
+        haz__error_clear(s->ctx);
+        rc = s->store->methods->store(s->store, o->key, s->hash->digest_len,
+                                      outs, o->n_outputs, t->out.data,
+                                      t->out.len, t->err.data, t->err.len,
+                                      s->created_at);
+    }
+    for (k = 0; outs != NULL && k < o->n_outputs; k++)
+        haz__free(s->ctx, (void *)outs[k].host_path);
+    haz__free(s->ctx, outs);
+    haz__buf_free(&t->out);
+    haz__buf_free(&t->err);
+    if (rc == 0)
+        return 0;
+    if (rc == HAZ_ENOMEM) {
+        alloc_fail(s);
+        return 1;
+    }
+    errored_from_ctx(s, i, HAZ_TERR_STORE, "cannot store the result");
+    return 1;
+}
+
 /* Admit ready task i, which fits the caps (reference-exec.md 3.3 step
  * 2): announce it once, look it up, then the mutex check. */
 static void admit(sched *s, size_t i, size_t *nb)
@@ -747,9 +951,14 @@ static void admit(sched *s, size_t i, size_t *nb)
         o->start_ns = now_ns(s);
         OBS_CALL(s, on_task_started, id_of(s, i));
     }
-    /* EXEC-007 step 1: the cache is consulted before any mutex.  Without a
-     * cache store every lookup is a miss (the cache seam plugs in here; a
-     * parked task keeps its lookup result, design 2.3). */
+    /* EXEC-007 step 1: the cache is consulted before any mutex; a hit is
+     * restored and settled here without touching a mutex (MUTEX-007).  A
+     * parked task keeps its lookup result (design 2.3). */
+    if (!t->looked_up) {
+        t->looked_up = 1;
+        if (lookup(s, i) != 0)
+            return;
+    }
     /* Step 3: MUTEX-005 and design 2.3.  The slot would be taken at
      * admission and given back on a rejection: taking it only once the
      * mutexes are held is the same, observably. */
@@ -817,6 +1026,13 @@ static void on_output(sched *s, const haz_spawn_event *ev)
     t = &s->t[s->running[k]];
     s->hash->update(ev->stream == HAZ_STREAM_STDERR ? t->hs_err : t->hs_out,
                     ev->data, ev->len);
+    /* EXEC-016: the streams are captured in full for the cache store. */
+    if (s->store != NULL &&
+        haz__buf_append(ev->stream == HAZ_STREAM_STDERR ? &t->err : &t->out,
+                        ev->data, ev->len) != 0) {
+        alloc_fail(s);
+        return;
+    }
     OBS_CALL(s, on_output, id_of(s, s->running[k]), ev->stream, ev->data,
              ev->len);
 }
@@ -1233,7 +1449,7 @@ static void on_exit_event(sched *s, const haz_spawn_event *ev)
         /* Succeeded: enumerate what it materialised; a problem there is
          * an executor error even though the child succeeded
          * (reference-exec.md 3.4 step 6). */
-        if (resolve_outputs(s, i) != 0)
+        if (resolve_outputs(s, i) != 0 || store_result(s, i) != 0)
             return;
         o->state = HAZ_STATE_SUCCEEDED;
     } else {
@@ -1493,6 +1709,39 @@ typedef union sched_align {
     uint64_t u;
 } sched_align;
 
+/* The cache of the run: the store, the input-hash record under the cache
+ * directory (a speed-up only: without it every input is read), and the
+ * timestamp of stored entries. */
+static int setup_cache(sched *s)
+{
+    haz_buf dir;
+    int rc;
+
+    if (s->cfg->cache == NULL || s->opt.no_cache)
+        return HAZ_OK;
+    if (s->cfg->cache->methods == NULL)
+        return haz__error(s->ctx, HAZ_EINVAL,
+                          "haz_run: the cache store is not open");
+    s->store = s->cfg->cache;
+    s->created_at = s->opt.created_at != 0
+                        ? s->opt.created_at
+                        : haz_clock_wall_seconds(s->cfg->clock);
+    haz__buf_init(&dir, s->ctx);
+    if (s->opt.cache_dir != NULL)
+        rc = haz__buf_puts(&dir, s->opt.cache_dir);
+    else
+        rc = haz__buf_printf(&dir, "%s/.haz/cache",
+                             strcmp(s->root, "/") == 0 ? "" : s->root) < 0
+                 ? HAZ_ENOMEM
+                 : HAZ_OK;
+    if (rc == HAZ_OK && dir.data[0] == '/')
+        rc = haz__filestat_open(s->ctx, dir.data, s->hash, &s->fsrec);
+    haz__buf_free(&dir);
+    if (rc == HAZ_ENOMEM)
+        return rc;
+    return HAZ_OK;      /* no record: inputs are simply read every time */
+}
+
 static int setup(sched *s)
 {
     const haz_run_config *cfg = s->cfg;
@@ -1571,6 +1820,9 @@ static int setup(sched *s)
         id->task = t->info->name;
         id->id = t->info->id;
         s->res->outcomes[pos].task = *id;
+        haz__buf_init(&t->out, s->ctx);
+        haz__buf_init(&t->err, s->ctx);
+        haz__input_set_init(&t->inputs, s->ctx);
         t->hs_out = (char *)s->hs + 2 * pos * stride;
         t->hs_err = (char *)s->hs + (2 * pos + 1) * stride;
         pos++;
@@ -1587,6 +1839,8 @@ static int setup(sched *s)
     s->ev = haz__calloc(s->ctx, s->ev_cap, sizeof(*s->ev));
     if (s->ev == NULL)
         return HAZ_ENOMEM;
+    if ((rc = setup_cache(s)) != 0)
+        return rc;
     for (i = 0; i < s->n; i++)
         make_ready_if_free(s, i);
     s->dirty = 1;
@@ -1600,7 +1854,11 @@ static void teardown(sched *s)
     for (i = 0; i < s->n && s->t != NULL; i++) {
         haz__free(s->ctx, s->t[i].redges);
         haz__free(s->ctx, s->t[i].rin);
+        haz__buf_free(&s->t[i].out);
+        haz__buf_free(&s->t[i].err);
+        haz__input_set_free(&s->t[i].inputs);
     }
+    haz__filestat_close(s->fsrec);
     haz__strmap_free(&s->claims);
     haz__strmap_free(&s->lit_in);
     haz__free(s->ctx, s->inputs);
@@ -1792,6 +2050,10 @@ int haz_run(haz_ctx *ctx, const haz_run_config *cfg, haz_run_result **out)
     }
     s.res->cancel_signal = s.caller_cancel ? haz_cancel_signal(cfg->cancel)
                                            : 0;
+    /* Keep what was learnt about input files for the next run; failing to
+     * save only costs that run some reading. */
+    if (s.fsrec != NULL)
+        (void)haz__filestat_save(s.fsrec);
     teardown(&s);
     *out = s.res;
     return HAZ_OK;

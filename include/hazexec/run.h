@@ -94,6 +94,9 @@ typedef struct haz_run_options {
                                     NULL: no host variable is set */
     int64_t created_at;          /* cache entry time; 0: clock wall time */
     int no_cache;                /* 1: every lookup misses, nothing stored */
+    const char *cache_dir;       /* absolute; where the run keeps its record
+                                    of input-file hashes when a cache store
+                                    is given; NULL: ROOT/.haz/cache */
 } haz_run_options;
 
 /*
