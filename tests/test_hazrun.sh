@@ -204,6 +204,32 @@ hazrun: 7 succeeded (0 from cache), 0 failed, 0 skipped, 0 cancelled
 EOF
 expect "demo: a run" 0 "$hazrun" -C "$tmp/demo" --no-cache
 
+# With the cache: the first run fills it, the second restores every task
+# and replays its output (EXEC-017), the outputs come back byte for byte.
+want_out <<'EOF'
+[core:lint] lint: src/*.txt ok
+[core:test] core: 1 test passed
+EOF
+want_err <<'EOF'
+hazrun: 7 succeeded (0 from cache), 0 failed, 0 skipped, 0 cancelled
+EOF
+expect "demo: first run fills the cache" 0 "$hazrun" -C "$tmp/demo"
+cp "$tmp/demo/app/out/app.txt" "$tmp/app.first"
+rm -rf "$tmp/demo/gen/out" "$tmp/demo/core/out" "$tmp/demo/app/out"
+want_out <<'EOF'
+[core:lint] lint: src/*.txt ok
+[core:test] core: 1 test passed
+EOF
+want_err <<'EOF'
+hazrun: 7 succeeded (7 from cache), 0 failed, 0 skipped, 0 cancelled
+EOF
+expect "demo: second run restores everything" 0 "$hazrun" -C "$tmp/demo"
+if cmp -s "$tmp/app.first" "$tmp/demo/app/out/app.txt"; then
+    report "demo: restored output is byte-identical" yes
+else
+    report "demo: restored output is byte-identical" no
+fi
+
 want_err <<'EOF'
 hazrun: -j needs a number of jobs >= 1, got '0'
 usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [--output=live|buffered]
