@@ -6,7 +6,9 @@
 # 1. installs the build packages if any is missing (apt-get as root, or
 #    through sudo);
 # 2. generates the build system, configures and builds;
-# 3. runs the demo workspace in examples/demo with hazrun.
+# 3. runs the demo workspace in examples/demo with hazrun, twice: the
+#    first run fills the cache (examples/demo/.haz/cache), the second
+#    restores every task from it.
 set -eu
 
 PACKAGES="autoconf automake libtool libcunit1-dev pkg-config"
@@ -35,5 +37,8 @@ fi
 make
 
 echo
-echo "==> ./examples/hazrun -C examples/demo -n"
-./examples/hazrun -C examples/demo -n
+echo "==> ./examples/hazrun -C examples/demo"
+./examples/hazrun -C examples/demo
+echo
+echo "==> ./examples/hazrun -C examples/demo   (again: every task from the cache)"
+./examples/hazrun -C examples/demo
