@@ -39,7 +39,10 @@
 static const char usage_line[] =
     "usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [--output=live|buffered]\n"
     "              [--grace SECONDS] [--timeout SECONDS] [--no-cache]\n"
-    "              [-h] [--version] [TARGET...]\n";
+    "              [-h] [--version] [TARGET...]\n"
+    "       hazrun [-C DIR] [-f FILE] cache info|verify|clear\n"
+    "       hazrun [-C DIR] [-f FILE] cache clean [--dry-run] [--broken]\n"
+    "              [--max-age SECONDS] [--max-size BYTES[K|M|G]]\n";
 
 static const char help_text[] =
     "\n"
@@ -59,6 +62,13 @@ static const char help_text[] =
     "  --no-cache         neither use nor fill the cache\n"
     "  -h, --help         print this help and exit\n"
     "  --version          print the version and exit\n"
+    "\n"
+    "The cache lives in .haz/cache beside the hazfile.  `hazrun cache`\n"
+    "reports on it (info), re-hashes every entry (verify; exit 1 when one is\n"
+    "broken), removes it (clear), or removes broken entries and leftovers\n"
+    "(clean, the default), entries older than --max-age, or the oldest\n"
+    "entries until it fits --max-size; --dry-run only counts.  Name a task\n"
+    "called cache as PROJECT:cache or after --.\n"
     "\n"
     "Exit status: 0 success, 1 a task failed or an internal error,\n"
     "2 invalid input or usage (nothing ran), 128+N cancelled by signal N\n"
@@ -285,12 +295,30 @@ static void out_string_list(out *o, const char *key,
     out_byte(o, '\n');
 }
 
-static void out_task(out *o, const haz_graph *g, const haz_task_info *t)
+static void out_task(out *o, const haz_graph *g, const haz_task_info *t,
+                     haz_probe probe)
 {
     size_t i;
 
     out_text(o, t->id);
     out_byte(o, '\n');
+    switch (probe) {
+    case HAZ_PROBE_HIT:
+        out_puts(o, "  cache: hit (would be restored)\n");
+        break;
+    case HAZ_PROBE_MISS:
+        out_puts(o, "  cache: miss (would run)\n");
+        break;
+    case HAZ_PROBE_UNKNOWN:
+        out_puts(o, "  cache: unknown (a dependency would run first)\n");
+        break;
+    case HAZ_PROBE_ERROR:
+        out_puts(o, "  cache: error (its key cannot be derived)\n");
+        break;
+    default:
+        out_puts(o, "  cache: off\n");
+        break;
+    }
     if (t->project_root && strcmp(t->project_root, ".") != 0) {
         out_puts(o, "  root: ");
         out_text(o, t->project_root);
@@ -346,7 +374,8 @@ static void out_task(out *o, const haz_graph *g, const haz_task_info *t)
 
 /* Print the workspace settings, then every selected task.  Returns an exit
  * status. */
-static int list_tasks(const haz_hazfile *hf, const unsigned char *selected)
+static int list_tasks(const haz_hazfile *hf, const unsigned char *selected,
+                      const haz_probe *probe)
 {
     const haz_tag_cap *caps;
     size_t i, n_caps = 0, n = haz_graph_task_count(hf->graph);
@@ -379,7 +408,7 @@ static int list_tasks(const haz_hazfile *hf, const unsigned char *selected)
 
         if (!selected[i] || haz_graph_task_info(hf->graph, i, &t) != 0)
             continue;
-        out_task(&o, hf->graph, &t);
+        out_task(&o, hf->graph, &t, probe[i]);
     }
     out_flush(&o);
     if (o.err != 0) {
@@ -405,6 +434,9 @@ typedef struct options {
     int no_cache;           /* --no-cache */
     const char **targets;
     size_t n_targets;
+    int cache_cmd;          /* `hazrun cache ...`: the words follow */
+    char **cache_args;
+    int n_cache_args;
 } options;
 
 /* Parse a count >= 1 for -j.  Returns 0 or -1. */
@@ -501,6 +533,13 @@ static int parse_options(int argc, char **argv, options *opt)
         const char *a = argv[i];
         size_t j;
 
+        if (!only_targets && opt->n_targets == 0 && strcmp(a, "cache") == 0) {
+            /* `hazrun [-C DIR] [-f FILE] cache SUBCOMMAND [OPTIONS]` */
+            opt->cache_cmd = 1;
+            opt->cache_args = argv + i + 1;
+            opt->n_cache_args = argc - i - 1;
+            break;
+        }
         if (only_targets || a[0] != '-' || a[1] == '\0') {
             opt->targets[opt->n_targets++] = a;
             continue;
@@ -853,6 +892,228 @@ done:
     return status;
 }
 
+/* -n: the listing, with what the cache would do for each task. */
+static int dry_run(haz_ctx *ctx, const haz_hazfile *hf,
+                   const unsigned char *selected, const options *opt,
+                   const char *file)
+{
+    size_t n = haz_graph_task_count(hf->graph);
+    haz_probe *probe = calloc(n ? n : 1, sizeof *probe);
+    haz_cache_store *store = NULL;
+    haz_clock *clock = NULL;
+    haz_run_options ro;
+    haz_run_config cfg;
+    char *root = workspace_root(file);
+    int status = EXIT_INTERNAL;
+
+    if (probe == NULL || root == NULL) {
+        say("cannot prepare the listing: %s", strerror(errno));
+        goto done;
+    }
+    haz_run_options_init(&ro);
+    ro.workspace_root = root;
+    ro.host_env = (const char *const *)environ;
+    ro.no_cache = opt->no_cache;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.graph = hf->graph;
+    cfg.selected = selected;
+    cfg.hash = &haz_hash_sha256;
+    cfg.options = &ro;
+    if (!opt->no_cache && haz_clock_open(ctx, &haz_clock_posix, NULL,
+                                         &clock) == 0) {
+        haz_cache_store_config cc;
+
+        memset(&cc, 0, sizeof cc);
+        cc.version = 1;
+        cc.workspace_root = root;
+        cc.hash = &haz_hash_sha256;
+        cc.clock = clock;
+        if (haz_cache_store_open(ctx, &haz_cache_store_fs, &cc, &store) == 0)
+            cfg.cache = store;
+    }
+    if (haz_run_probe(ctx, &cfg, probe) != 0) {
+        say("cannot look the tasks up in the cache: %s", haz_ctx_errmsg(ctx));
+        goto done;
+    }
+    status = list_tasks(hf, selected, probe);
+done:
+    haz_cache_store_close(store);
+    haz_clock_close(clock);
+    free(root);
+    free(probe);
+    return status;
+}
+
+/* Parse a size: digits with an optional K, M or G (powers of 1024). */
+static int parse_size(const char *s, uint64_t *out)
+{
+    uint64_t v = 0, mul = 1;
+
+    if (*s < '0' || *s > '9')
+        return -1;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        if (v > (UINT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    if (*s == 'K' || *s == 'k')
+        mul = UINT64_C(1) << 10;
+    else if (*s == 'M' || *s == 'm')
+        mul = UINT64_C(1) << 20;
+    else if (*s == 'G' || *s == 'g')
+        mul = UINT64_C(1) << 30;
+    if (mul != 1)
+        s++;
+    if (*s != '\0' || v > UINT64_MAX / mul)
+        return -1;
+    *out = v * mul;
+    return 0;
+}
+
+static void print_stats(const char *dir, const haz_cache_stats *st)
+{
+    char line[256];
+    out o;
+
+    o.fd = 1;
+    o.err = 0;
+    o.len = 0;
+    out_puts(&o, "cache: ");
+    out_text(&o, dir);
+    (void)snprintf(line, sizeof line,
+                   "\nentries: %llu\nbytes: %llu\nbroken: %llu\n"
+                   "temporaries: %llu\n",
+                   (unsigned long long)st->entries,
+                   (unsigned long long)st->bytes,
+                   (unsigned long long)st->broken,
+                   (unsigned long long)st->temporaries);
+    out_puts(&o, line);
+    out_flush(&o);
+}
+
+/* `hazrun cache info|verify|clear|clean ...`. */
+static int cache_command(const options *opt, const char *file)
+{
+    haz_ctx *ctx = NULL;
+    haz_clock *clock = NULL;
+    haz_cache_stats st;
+    haz_cache_clean_options co;
+    char *root = workspace_root(file), *dir = NULL, line[256];
+    const char *sub = opt->n_cache_args > 0 ? opt->cache_args[0] : NULL;
+    int i, rc = 0, status = EXIT_INTERNAL, mode_given = 0;
+
+    memset(&st, 0, sizeof st);
+    memset(&co, 0, sizeof co);
+    if (sub == NULL) {
+        status = usage_error("%s", "cache needs a subcommand: info, verify, "
+                                   "clean or clear");
+        goto done;
+    }
+    if (strcmp(sub, "info") != 0 && strcmp(sub, "verify") != 0 &&
+        strcmp(sub, "clear") != 0 && strcmp(sub, "clean") != 0) {
+        status = usage_error("unknown cache subcommand '%s'", sub);
+        goto done;
+    }
+    for (i = 1; i < opt->n_cache_args; i++) {
+        const char *a = opt->cache_args[i];
+        const char *v = i + 1 < opt->n_cache_args ? opt->cache_args[i + 1]
+                                                  : NULL;
+        uint64_t x;
+
+        if (strcmp(sub, "clean") != 0) {
+            status = usage_error("unexpected argument '%s'", a);
+            goto done;
+        }
+        if (strcmp(a, "--dry-run") == 0) {
+            co.dry_run = 1;
+        } else if (strcmp(a, "--broken") == 0) {
+            co.broken = 1;
+            mode_given = 1;
+        } else if (strcmp(a, "--max-age") == 0 && v != NULL) {
+            if (parse_seconds(v, &x) != 0 || x < UINT64_C(1000000000)) {
+                status = usage_error("--max-age needs whole seconds >= 1, "
+                                     "got '%s'", v);
+                goto done;
+            }
+            co.max_age_s = (int64_t)(x / UINT64_C(1000000000));
+            mode_given = 1;
+            i++;
+        } else if (strcmp(a, "--max-size") == 0 && v != NULL) {
+            if (parse_size(v, &co.max_bytes) != 0 || co.max_bytes == 0) {
+                status = usage_error("--max-size needs a size such as 500M, "
+                                     "got '%s'", v);
+                goto done;
+            }
+            mode_given = 1;
+            i++;
+        } else {
+            status = usage_error("unknown cache clean option '%s'", a);
+            goto done;
+        }
+    }
+    if (!mode_given)
+        co.broken = 1;
+    if (root == NULL) {
+        say("cannot resolve the directory of '%s': %s", file,
+            strerror(errno));
+        status = EXIT_BADINPUT;
+        goto done;
+    }
+    dir = malloc(strlen(root) + sizeof "/.haz/cache");
+    if (dir == NULL || haz_ctx_new(&ctx, NULL) != 0 ||
+        haz_clock_open(ctx, &haz_clock_posix, NULL, &clock) != 0) {
+        say("out of memory");
+        goto done;
+    }
+    strcpy(dir, strcmp(root, "/") == 0 ? "" : root);
+    strcat(dir, "/.haz/cache");
+    if (strcmp(sub, "info") == 0) {
+        rc = haz_cache_fs_info(ctx, dir, &st);
+        if (rc == 0)
+            print_stats(dir, &st);
+    } else if (strcmp(sub, "verify") == 0) {
+        rc = haz_cache_fs_verify(ctx, dir, &haz_hash_sha256, &st);
+        if (rc == 0 || rc == HAZ_ECORRUPT) {
+            print_stats(dir, &st);
+            (void)snprintf(line, sizeof line, "verify: %llu entries ok, "
+                           "%llu broken\n", (unsigned long long)st.entries,
+                           (unsigned long long)st.broken);
+            print_stdout(line, "");
+            status = rc == 0 ? EXIT_OK : 1;
+            goto done;
+        }
+    } else if (strcmp(sub, "clear") == 0) {
+        rc = haz_cache_fs_clear(ctx, dir, &st);
+        if (rc == 0) {
+            (void)snprintf(line, sizeof line, "cleared: %llu entries, "
+                           "%llu bytes\n", (unsigned long long)st.removed,
+                           (unsigned long long)st.removed_bytes);
+            print_stdout(line, "");
+        }
+    } else {
+        rc = haz_cache_fs_clean(ctx, dir, &co, clock, &st);
+        if (rc == 0) {
+            (void)snprintf(line, sizeof line, "%s: %llu entries or "
+                           "temporaries, %llu bytes\n",
+                           co.dry_run ? "would remove" : "removed",
+                           (unsigned long long)st.removed,
+                           (unsigned long long)st.removed_bytes);
+            print_stdout(line, "");
+        }
+    }
+    if (rc != 0) {
+        say("cache %s: %s", sub, haz_ctx_errmsg(ctx));
+        goto done;
+    }
+    status = EXIT_OK;
+done:
+    haz_clock_close(clock);
+    haz_ctx_free(ctx);
+    free(dir);
+    free(root);
+    return status;
+}
+
 static int run(options *opt)
 {
     haz_ctx *ctx = NULL;
@@ -869,6 +1130,8 @@ static int run(options *opt)
         say("cannot change to directory '%s': %s", opt->dir, strerror(e));
         return EXIT_BADINPUT;
     }
+    if (opt->cache_cmd)
+        return cache_command(opt, file);
     if (haz_ctx_new(&ctx, NULL) != 0 || haz_diags_new(ctx, &diags) != 0) {
         say("out of memory");
         goto done;
@@ -914,7 +1177,7 @@ static int run(options *opt)
         goto done;
     }
     if (opt->dry_run)
-        status = list_tasks(hf, selected);
+        status = dry_run(ctx, hf, selected, opt, file);
     else
         status = run_tasks(ctx, hf, selected, opt, file);
 

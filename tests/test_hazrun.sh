@@ -25,6 +25,14 @@ mkdir -p "$tmp/empty" || exit 99
 trap 'rm -rf "$tmp"' 0
 trap 'exit 99' 1 2 15
 
+# A pristine copy of the demo for the listings: a cache that an earlier
+# run left in the source tree would turn their misses into hits.
+cp -R "$demo" "$tmp/demo0" && chmod -R u+w "$tmp/demo0" || exit 99
+rm -rf "$tmp/demo0/.haz" "$tmp/demo0/gen/out" "$tmp/demo0/core/out" \
+    "$tmp/demo0/app/out"
+demo_src=$demo
+demo=$tmp/demo0
+
 pass=0
 fail=0
 
@@ -107,6 +115,7 @@ demo_header='workspace: concurrency=4 cancel_grace=2.5s output=live
 tag heavy: cap=1'
 
 demo_core_build='core:build
+  cache: unknown (a dependency would run first)
   root: core
   run: mkdir -p out && cat ../gen/out/version.h src/core.txt > out/core.txt
   deps: gen:header
@@ -117,6 +126,7 @@ demo_core_build='core:build
   env_from_host: PATH
   env: LC_ALL=C
 core:lint
+  cache: miss (would run)
   root: core
   run: cat src/*.txt > /dev/null && printf '"'lint: src/*.txt ok\\n'"'
   tags: heavy
@@ -124,6 +134,7 @@ core:lint
   env_from_host: PATH'
 
 demo_core_test='core:test
+  cache: unknown (a dependency would run first)
   root: core
   run: grep -q DEMO_VERSION out/core.txt && printf '"'core: 1 test passed\\n'"'
   deps: core:build
@@ -133,6 +144,7 @@ demo_core_test='core:test
   timeout: 30s'
 
 demo_gen='gen:header
+  cache: miss (would run)
   root: gen
   run: mkdir -p out && printf '"'#define DEMO_VERSION \"%s\"\\n' \"\$(cat version.in)\""' > out/version.h
   inputs: version.in
@@ -140,11 +152,13 @@ demo_gen='gen:header
   env_from_host: PATH'
 
 demo_app_dirs='app:dirs
+  cache: miss (would run)
   root: app
   argv: mkdir -p out
   env_from_host: PATH'
 
 demo_app_docs='app:docs
+  cache: unknown (a dependency would run first)
   root: app
   argv: cp src/main.txt out/readme.txt
   deps: app:dirs
@@ -155,6 +169,7 @@ demo_app_docs='app:docs
   env_from_host: PATH'
 
 demo_app_link='app:link
+  cache: unknown (a dependency would run first)
   root: app
   run: cat ../core/out/core.txt src/main.txt > out/app.txt
   deps: app:dirs core:build
@@ -193,7 +208,7 @@ expect "demo: -- ends the options" 2 "$hazrun" -C "$demo" -n -- -n
 
 # Running writes outputs, so the demo runs in a copy (the source tree is
 # read-only under distcheck).
-cp -R "$demo" "$tmp/demo" && chmod -R u+w "$tmp/demo" || exit 99
+cp -R "$demo_src" "$tmp/demo" && chmod -R u+w "$tmp/demo" || exit 99
 rm -rf "$tmp/demo/gen/out" "$tmp/demo/core/out" "$tmp/demo/app/out"
 want_out <<'EOF'
 [core:lint] lint: src/*.txt ok
@@ -235,6 +250,9 @@ hazrun: -j needs a number of jobs >= 1, got '0'
 usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [--output=live|buffered]
               [--grace SECONDS] [--timeout SECONDS] [--no-cache]
               [-h] [--version] [TARGET...]
+       hazrun [-C DIR] [-f FILE] cache info|verify|clear
+       hazrun [-C DIR] [-f FILE] cache clean [--dry-run] [--broken]
+              [--max-age SECONDS] [--max-size BYTES[K|M|G]]
 EOF
 expect "-j 0" 2 "$hazrun" -C "$demo" -j 0
 
@@ -243,6 +261,9 @@ hazrun: --output must be live or buffered, got 'loud'
 usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [--output=live|buffered]
               [--grace SECONDS] [--timeout SECONDS] [--no-cache]
               [-h] [--version] [TARGET...]
+       hazrun [-C DIR] [-f FILE] cache info|verify|clear
+       hazrun [-C DIR] [-f FILE] cache clean [--dry-run] [--broken]
+              [--max-age SECONDS] [--max-size BYTES[K|M|G]]
 EOF
 expect "--output=loud" 2 "$hazrun" -C "$demo" --output=loud
 
@@ -251,6 +272,9 @@ hazrun: --timeout needs seconds > 0, got '0'
 usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [--output=live|buffered]
               [--grace SECONDS] [--timeout SECONDS] [--no-cache]
               [-h] [--version] [TARGET...]
+       hazrun [-C DIR] [-f FILE] cache info|verify|clear
+       hazrun [-C DIR] [-f FILE] cache clean [--dry-run] [--broken]
+              [--max-age SECONDS] [--max-size BYTES[K|M|G]]
 EOF
 expect "--timeout 0" 2 "$hazrun" -C "$demo" --timeout 0
 
@@ -259,6 +283,9 @@ hazrun: --grace needs seconds >= 0, got '-1'
 usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [--output=live|buffered]
               [--grace SECONDS] [--timeout SECONDS] [--no-cache]
               [-h] [--version] [TARGET...]
+       hazrun [-C DIR] [-f FILE] cache info|verify|clear
+       hazrun [-C DIR] [-f FILE] cache clean [--dry-run] [--broken]
+              [--max-age SECONDS] [--max-size BYTES[K|M|G]]
 EOF
 expect "--grace=-1" 2 "$hazrun" -C "$demo" --grace=-1
 
@@ -268,6 +295,7 @@ want_out <<'EOF'
 workspace: concurrency=auto cancel_grace=5s output=live
 tag heavy: cap=1
 core:build
+  cache: unknown (a dependency would run first)
   root: core
   run: cc -c a.c -o a.o
   deps: core:gen
@@ -280,11 +308,13 @@ core:build
   env: CFLAGS=-O2
   timeout: 60s
 core:gen
+  cache: miss (would run)
   root: core
   argv: gen --out include/gen.h
   tags: heavy
   env_from_host: PATH
 core:lint
+  cache: miss (would run)
   root: core
   run: lint *.c
   tags: heavy
@@ -297,11 +327,13 @@ workspace: concurrency=3 cancel_grace=0.25s output=buffered
 tag io: cap=2
 tag net: cap=1
 t:argv
+  cache: miss (would run)
   argv: printf '%s and %s\n' 'it'\''s' '' 'a b' '$HOME'
   tags: io
   env: EMPTY='' PLAIN=-O2 SPACED='a b'
   timeout: 1.5s
 t:shell
+  cache: miss (would run)
   run: printf '%s\n' "$HOME" | tr a-z A-Z
   weak_deps: t:argv
   mutex: shared:~:cache net
@@ -329,6 +361,9 @@ want_out <<'EOF'
 usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [--output=live|buffered]
               [--grace SECONDS] [--timeout SECONDS] [--no-cache]
               [-h] [--version] [TARGET...]
+       hazrun [-C DIR] [-f FILE] cache info|verify|clear
+       hazrun [-C DIR] [-f FILE] cache clean [--dry-run] [--broken]
+              [--max-age SECONDS] [--max-size BYTES[K|M|G]]
 
 Run the tasks of a hazfile workspace: the TARGETs and the tasks they
 depend on, or every task when no TARGET is given.  A TARGET is
@@ -347,6 +382,13 @@ PROJECT:TASK, or a task name meaning that task in every project.
   -h, --help         print this help and exit
   --version          print the version and exit
 
+The cache lives in .haz/cache beside the hazfile.  `hazrun cache`
+reports on it (info), re-hashes every entry (verify; exit 1 when one is
+broken), removes it (clear), or removes broken entries and leftovers
+(clean, the default), entries older than --max-age, or the oldest
+entries until it fits --max-size; --dry-run only counts.  Name a task
+called cache as PROJECT:cache or after --.
+
 Exit status: 0 success, 1 a task failed or an internal error,
 2 invalid input or usage (nothing ran), 128+N cancelled by signal N
 (130 for SIGINT).  A second SIGINT kills every task at once.
@@ -364,6 +406,9 @@ hazrun: unknown option '-x'
 usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [--output=live|buffered]
               [--grace SECONDS] [--timeout SECONDS] [--no-cache]
               [-h] [--version] [TARGET...]
+       hazrun [-C DIR] [-f FILE] cache info|verify|clear
+       hazrun [-C DIR] [-f FILE] cache clean [--dry-run] [--broken]
+              [--max-age SECONDS] [--max-size BYTES[K|M|G]]
 EOF
 expect "unknown option" 2 "$hazrun" -n -x
 
@@ -372,6 +417,9 @@ hazrun: unknown option '--dry-run'
 usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [--output=live|buffered]
               [--grace SECONDS] [--timeout SECONDS] [--no-cache]
               [-h] [--version] [TARGET...]
+       hazrun [-C DIR] [-f FILE] cache info|verify|clear
+       hazrun [-C DIR] [-f FILE] cache clean [--dry-run] [--broken]
+              [--max-age SECONDS] [--max-size BYTES[K|M|G]]
 EOF
 expect "unknown long option" 2 "$hazrun" --dry-run
 
@@ -380,6 +428,9 @@ hazrun: option '-C' needs an argument
 usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [--output=live|buffered]
               [--grace SECONDS] [--timeout SECONDS] [--no-cache]
               [-h] [--version] [TARGET...]
+       hazrun [-C DIR] [-f FILE] cache info|verify|clear
+       hazrun [-C DIR] [-f FILE] cache clean [--dry-run] [--broken]
+              [--max-age SECONDS] [--max-size BYTES[K|M|G]]
 EOF
 expect "missing option argument" 2 "$hazrun" -n -C
 

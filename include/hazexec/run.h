@@ -135,6 +135,35 @@ typedef struct haz_run_config {
 HAZ_API int haz_run(haz_ctx *ctx, const haz_run_config *cfg,
                     haz_run_result **out);
 
+/* What a run would do with a task's cache entry (haz_run_probe). */
+typedef enum haz_probe {
+    HAZ_PROBE_NONE = 0,     /* not in the run */
+    HAZ_PROBE_HIT = 1,      /* its entry is there: it would be restored */
+    HAZ_PROBE_MISS = 2,     /* no entry: it would run */
+    HAZ_PROBE_UNKNOWN = 3,  /* its key depends on the output of a hard
+                               predecessor that would run */
+    HAZ_PROBE_ERROR = 4,    /* its key cannot be derived (a missing input
+                               ...): the run would report it errored */
+    HAZ_PROBE_NO_CACHE = 5  /* no cache store, or options.no_cache */
+} haz_probe;
+
+/*
+ * haz_run_probe: tell, for every task of the run described by `cfg`,
+ * whether a run would restore it from the cache, without running,
+ * restoring or storing anything (hazrun -n).  A task's key takes its hard
+ * predecessors' stream hashes (CACHE-007), known here only when those are
+ * hits themselves.  `out` must have haz_graph_task_count() entries; tasks
+ * outside the selection get HAZ_PROBE_NONE.  The spawner, observer and
+ * cancel token of `cfg` are not used (the spawner may be NULL).
+ * Returns 0 or one of: HAZ_EINVAL (bad config, as for haz_run),
+ * HAZ_ENOMEM.
+ */
+HAZ_API int haz_run_probe(haz_ctx *ctx, const haz_run_config *cfg,
+                          haz_probe *out);
+
+/* haz_probe_name: "hit", "miss", "unknown", "error", "no-cache" or "none". */
+HAZ_API const char *haz_probe_name(haz_probe p);
+
 /*
  * haz_online_cpus: the number of online CPUs (sysconf), at least 1: what
  * concurrency "auto" resolves to (EXEC-004).
