@@ -136,21 +136,18 @@ static const char *host_value(const char *const *host, const char *name)
     return NULL;
 }
 
-/* One environment entry after merging: value NULL means absent. */
-typedef struct env_item {
-    const char *name;
-    const char *value;
-} env_item;
-
-static int encode_env(haz_ctx *ctx, sink *s, const haz__key_env *env)
+int haz__key_env_resolve(haz_ctx *ctx, const haz__key_env *env,
+                         haz__key_envitem **out, size_t *n_out)
 {
     static const haz__key_env none = {NULL, 0, NULL, NULL, 0};
     const char **allow;
     const haz_env_pair **ovr;
-    env_item *items;
+    haz__key_envitem *items;
     size_t na, no, a = 0, o = 0, n = 0, i;
     int rc = HAZ_OK;
 
+    *out = NULL;
+    *n_out = 0;
     if (env == NULL)
         env = &none;
     na = env->n_allow;
@@ -203,6 +200,26 @@ static int encode_env(haz_ctx *ctx, sink *s, const haz__key_env *env)
             o++;
         }
     }
+out:
+    haz__free(ctx, allow);
+    haz__free(ctx, ovr);
+    if (rc != HAZ_OK) {
+        haz__free(ctx, items);
+        return rc;
+    }
+    *out = items;
+    *n_out = n;
+    return HAZ_OK;
+}
+
+static int encode_env(haz_ctx *ctx, sink *s, const haz__key_env *env)
+{
+    haz__key_envitem *items;
+    size_t n, i;
+    int rc = haz__key_env_resolve(ctx, env, &items, &n);
+
+    if (rc != HAZ_OK)
+        return rc;
     put_u64(s, (uint64_t)n);
     for (i = 0; i < n; i++) {
         put_str(s, items[i].name);
@@ -213,11 +230,8 @@ static int encode_env(haz_ctx *ctx, sink *s, const haz__key_env *env)
             put_str(s, items[i].value);
         }
     }
-out:
-    haz__free(ctx, allow);
-    haz__free(ctx, ovr);
     haz__free(ctx, items);
-    return rc;
+    return HAZ_OK;
 }
 
 static int encode_inputs(haz_ctx *ctx, sink *s, const haz__key_input *in,

@@ -68,6 +68,24 @@ typedef struct haz__pred_hashes {
     unsigned char stderr_hash[HAZ_HASH_MAX_DIGEST];
 } haz__pred_hashes;
 
+/* One environment entry after merging (CACHE-008): value NULL means the
+ * allow-listed name is unset on the host. */
+typedef struct haz__key_envitem {
+    const char *name;
+    const char *value;
+} haz__key_envitem;
+
+/*
+ * haz__key_env_resolve: merge the allow-list, the host snapshot and the
+ * overrides of `env` into the list the key encodes: sorted by name, each
+ * name once, an override winning over the host.  *items (freed with
+ * haz__free) receives *n entries pointing into `env`'s strings.
+ * Returns 0 or one of: HAZ_EINVAL (a NULL string, an override given twice),
+ * HAZ_ENOMEM.
+ */
+int haz__key_env_resolve(haz_ctx *ctx, const haz__key_env *env,
+                         haz__key_envitem **items, size_t *n);
+
 /*
  * haz__cachekey_build: derive the key of the given components under hash
  * `h` and write it (h->digest_len bytes) to key_out.  The lists may come in

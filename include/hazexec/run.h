@@ -164,6 +164,67 @@ HAZ_API int haz_run_probe(haz_ctx *ctx, const haz_run_config *cfg,
 /* haz_probe_name: "hit", "miss", "unknown", "error", "no-cache" or "none". */
 HAZ_API const char *haz_probe_name(haz_probe p);
 
+/* ------------------------------------------------------------------------
+ * What a task's cache key is made of (design 2.15, docs/cache-key.md), so
+ * that a miss can be explained (hazrun why, hazrun --summary).
+ * ---------------------------------------------------------------------- */
+
+typedef struct haz_key_env {
+    const char *name;
+    const char *value;          /* NULL: allow-listed but unset on the host */
+} haz_key_env;
+
+typedef struct haz_key_file {
+    const char *path;           /* workspace-absolute */
+    unsigned char hash[HAZ_HASH_MAX_DIGEST];
+} haz_key_file;
+
+typedef struct haz_key_pred {
+    const char *id;             /* "project:task" of a hard predecessor */
+    unsigned char stdout_hash[HAZ_HASH_MAX_DIGEST];
+    unsigned char stderr_hash[HAZ_HASH_MAX_DIGEST];
+} haz_key_pred;
+
+typedef struct haz_key_info {
+    const char *task;           /* "project:task" */
+    size_t hash_len;            /* digest length of every hash here */
+    unsigned char key[HAZ_HASH_MAX_DIGEST];
+    haz_action_kind action;
+    const char *script;         /* HAZ_ACTION_SHELL */
+    const char *const *argv;    /* HAZ_ACTION_ARGV */
+    size_t argc;
+    const haz_key_env *env;     /* sorted by name; overrides applied */
+    size_t n_env;
+    const haz_key_file *inputs; /* sorted by path */
+    size_t n_inputs;
+    const haz_key_pred *preds;  /* sorted by id */
+    size_t n_preds;
+} haz_key_info;
+
+typedef struct haz_key_explain haz_key_explain;
+
+/*
+ * haz_run_explain: derive task `index`'s key for the run `cfg` describes
+ * and return its components.  The hard predecessors' stream hashes come
+ * from `result` when it is not NULL (they must have succeeded there), else
+ * from the cache, as haz_run_probe finds them (each must be a hit).  Input
+ * files are resolved and hashed now.  On success *out receives an object
+ * owned by the caller; haz_key_explain_info gives its view.
+ * Returns 0 or one of: HAZ_EINVAL (bad config or index), HAZ_ENOENT (a
+ * hard predecessor's stream hashes are not known: the message names it),
+ * HAZ_EIO, HAZ_EEXIST (an input cannot be read, or is not a regular file:
+ * the message names it), HAZ_ENOMEM.
+ */
+HAZ_API int haz_run_explain(haz_ctx *ctx, const haz_run_config *cfg,
+                            const haz_run_result *result, size_t index,
+                            haz_key_explain **out);
+
+/* haz_key_explain_info: the components; valid until the object is freed. */
+HAZ_API const haz_key_info *haz_key_explain_info(const haz_key_explain *e);
+
+/* haz_key_explain_free: free the object.  NULL is ignored. */
+HAZ_API void haz_key_explain_free(haz_key_explain *e);
+
 /*
  * haz_online_cpus: the number of online CPUs (sysconf), at least 1: what
  * concurrency "auto" resolves to (EXEC-004).

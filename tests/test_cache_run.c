@@ -1,0 +1,402 @@
+/*
+ * tests/test_cache_run.c: the cache wired into a run (EXEC-007,
+ * EXEC-015..017, CACHE-007, CACHE-018, design 2.5 and 2.16), with the
+ * filesystem store in a temporary workspace and the mock spawner, whose
+ * scripted children create their output files when they exit:
+ *   - a first run is all fresh and stores every successful task;
+ *   - a second run restores every task, replays stdout then stderr in one
+ *     call each, spawns nothing and takes no mutex;
+ *   - deleted outputs come back byte for byte;
+ *   - a failed task and a cancelled task are never stored;
+ *   - a changed input changes the key of its task and, through the stream
+ *     hashes, of its dependants only when their output changes;
+ *   - haz_run_probe and haz_run_explain agree with what a run does.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "internal.h"
+#include "testutil.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct fx {
+    haz_ctx *ctx;
+    char ws[1024];
+    haz_hazfile *hf;
+    haz_clock *clock;
+    haz_cache_store *store;
+    haz_run_options opt;
+} fx;
+
+static const char *const host_env[] = {"PATH=/bin", NULL};
+
+static const char graph_text[] =
+    "[workspace]\n"
+    "concurrency = 4\n"
+    "[task p:gen]\n"
+    "run = gen\n"
+    "inputs = src.txt\n"
+    "outputs = out/gen.txt\n"
+    "mutex = db\n"
+    "[task p:use]\n"
+    "run = use\n"
+    "deps = ~:gen\n"
+    "inputs = out/gen.txt\n"
+    "outputs = out/use.txt\n"
+    "mutex = db\n"
+    "[task p:bad]\n"
+    "run = bad\n";
+
+static const char script_text[] =
+    "[p:gen]\n"
+    "stdout 0.1 \"made\\n\"\n"
+    "stderr 0.2 \"warn\\n\"\n"
+    "file out/gen.txt \"generated\"\n"
+    "exit 0.5 0\n"
+    "[p:use]\n"
+    "stdout 0.1 \"used\\n\"\n"
+    "file out/use.txt \"consumed\"\n"
+    "exit 0.5 0\n"
+    "[p:bad]\n"
+    "stderr 0.1 \"oops\\n\"\n"
+    "exit 0.2 1\n";
+
+static void write_file(const fx *f, const char *rel, const char *text)
+{
+    char path[2048];
+
+    (void)snprintf(path, sizeof path, "%s/%s", f->ws, rel);
+    CU_ASSERT_EQUAL_FATAL(haz_test_write_file(path, text, strlen(text)), 0);
+}
+
+static int read_file(const fx *f, const char *rel, char *buf, size_t cap)
+{
+    char path[2048];
+    FILE *fp;
+    size_t n;
+
+    (void)snprintf(path, sizeof path, "%s/%s", f->ws, rel);
+    fp = fopen(path, "rb");
+    if (fp == NULL)
+        return -1;
+    n = fread(buf, 1, cap - 1, fp);
+    buf[n] = '\0';
+    fclose(fp);
+    return (int)n;
+}
+
+static void fx_init(fx *f)
+{
+    haz_diags *d;
+    haz_cache_store_config cc;
+
+    memset(f, 0, sizeof *f);
+    CU_ASSERT_EQUAL_FATAL(haz_ctx_new(&f->ctx, NULL), HAZ_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(haz_test_mkdtemp(f->ws, sizeof f->ws,
+                                                  "cache-run"));
+    CU_ASSERT_EQUAL_FATAL(haz_diags_new(f->ctx, &d), HAZ_OK);
+    CU_ASSERT_EQUAL_FATAL(haz_hazfile_parse(f->ctx, "hazfile", graph_text,
+                                            strlen(graph_text), &f->hf, d),
+                          HAZ_OK);
+    haz_diags_free(d);
+    write_file(f, "src.txt", "source v1\n");
+    CU_ASSERT_EQUAL_FATAL(haz_clock_open(f->ctx, &haz_clock_mock, NULL,
+                                         &f->clock), HAZ_OK);
+    memset(&cc, 0, sizeof cc);
+    cc.version = 1;
+    cc.workspace_root = f->ws;
+    cc.hash = &haz_hash_sha256;
+    cc.clock = f->clock;
+    CU_ASSERT_EQUAL_FATAL(haz_cache_store_open(f->ctx, &haz_cache_store_fs,
+                                               &cc, &f->store), HAZ_OK);
+    haz_run_options_init(&f->opt);
+    f->opt.concurrency = 4;
+    f->opt.workspace_root = f->ws;
+    f->opt.host_env = host_env;
+    f->opt.created_at = 1700000000;
+}
+
+static void fx_free(fx *f)
+{
+    haz_cache_store_close(f->store);
+    haz_clock_close(f->clock);
+    haz_hazfile_free(f->hf);
+    haz_test_rmtree(f->ws);
+    haz_ctx_free(f->ctx);
+}
+
+/* One run with a fresh mock spawner; returns the result and fills the
+ * observer and spawner traces (malloc'ed copies). */
+static haz_run_result *run(fx *f, haz_cancel *cancel, char **obs_trace,
+                           char **mock_trace)
+{
+    haz_mock_script *ms;
+    haz_mock_config mc;
+    haz_spawner_config sc;
+    haz_spawner *sp;
+    haz_observer_obj *rec;
+    haz_observer obs;
+    haz_run_config cfg;
+    haz_run_result *r = NULL;
+    haz_diags *d;
+
+    CU_ASSERT_EQUAL_FATAL(haz_mock_script_new(f->ctx, &ms), HAZ_OK);
+    CU_ASSERT_EQUAL_FATAL(haz_diags_new(f->ctx, &d), HAZ_OK);
+    CU_ASSERT_EQUAL_FATAL(haz_mock_script_parse(ms, "script", script_text,
+                                                strlen(script_text), d),
+                          HAZ_OK);
+    haz_diags_free(d);
+    memset(&mc, 0, sizeof mc);
+    mc.script = ms;
+    mc.workspace_root = f->ws;
+    memset(&sc, 0, sizeof sc);
+    sc.version = 1;
+    sc.clock = f->clock;
+    sc.backend = &mc;
+    CU_ASSERT_EQUAL_FATAL(haz_spawner_open(f->ctx, &haz_spawner_mock, &sc,
+                                           &sp), HAZ_OK);
+    CU_ASSERT_EQUAL_FATAL(haz_observer_recording_new(f->ctx, NULL, &rec,
+                                                     &obs), HAZ_OK);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.graph = f->hf->graph;
+    cfg.spawner = sp;
+    cfg.clock = f->clock;
+    cfg.cache = f->store;
+    cfg.observer = &obs;
+    cfg.cancel = cancel;
+    cfg.options = &f->opt;
+    CU_ASSERT_EQUAL(haz_run(f->ctx, &cfg, &r), HAZ_OK);
+    *obs_trace = strdup(haz_observer_recording_text(rec, NULL));
+    *mock_trace = strdup(haz_mock_spawner_trace(sp, NULL));
+    haz_observer_free(rec);
+    haz_spawner_close(sp);
+    haz_mock_script_free(ms);
+    return r;
+}
+
+static size_t index_of(const fx *f, const char *id)
+{
+    size_t i = 0;
+
+    CU_ASSERT_EQUAL_FATAL(haz_graph_find_task(f->hf->graph, id, NULL, &i), 0);
+    return i;
+}
+
+/* EXEC-007, EXEC-017, CACHE-018, MUTEX-007: fill, then restore. */
+static void test_fill_then_restore(void)
+{
+    fx f;
+    haz_run_result *r1, *r2;
+    char *o1, *m1, *o2, *m2, buf[64];
+    const haz_task_outcome *g1, *g2, *u1, *u2;
+
+    fx_init(&f);
+    r1 = run(&f, NULL, &o1, &m1);
+    CU_ASSERT_STRING_EQUAL(o1,
+        "started p:bad\n"
+        "started p:gen\n"
+        "stderr p:bad 5 oops\\n\n"
+        "stdout p:gen 5 made\\n\n"
+        "finished p:bad fresh failed exit=1\n"
+        "stderr p:gen 5 warn\\n\n"
+        "finished p:gen fresh succeeded exit=0\n"
+        "started p:use\n"
+        "stdout p:use 5 used\\n\n"
+        "finished p:use fresh succeeded exit=0\n");
+    CU_ASSERT_EQUAL(haz_exit_code(r1, 0), 1);
+
+    /* Outputs deleted: the second run brings them back from the cache. */
+    {
+        char p[2048];
+
+        (void)snprintf(p, sizeof p, "%s/out/gen.txt", f.ws);
+        CU_ASSERT_EQUAL(unlink(p), 0);
+        (void)snprintf(p, sizeof p, "%s/out/use.txt", f.ws);
+        CU_ASSERT_EQUAL(unlink(p), 0);
+    }
+    r2 = run(&f, NULL, &o2, &m2);
+    /* Hits replay stdout then stderr, one call each; the failed task was
+     * never stored, so it runs again. */
+    CU_ASSERT_STRING_EQUAL(o2,
+        "started p:bad\n"
+        "started p:gen\n"
+        "stdout p:gen 5 made\\n\n"
+        "stderr p:gen 5 warn\\n\n"
+        "finished p:gen cache-hit succeeded none\n"
+        "started p:use\n"
+        "stdout p:use 5 used\\n\n"
+        "finished p:use cache-hit succeeded none\n"
+        "stderr p:bad 5 oops\\n\n"
+        "finished p:bad fresh failed exit=1\n");
+    /* Only the failed task was spawned. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(m2, "spawn p:bad"));
+    CU_ASSERT_PTR_NULL(strstr(m2, "spawn p:gen"));
+    CU_ASSERT_PTR_NULL(strstr(m2, "spawn p:use"));
+    CU_ASSERT_EQUAL(read_file(&f, "out/gen.txt", buf, sizeof buf), 9);
+    CU_ASSERT_STRING_EQUAL(buf, "generated");
+    CU_ASSERT_EQUAL(read_file(&f, "out/use.txt", buf, sizeof buf), 8);
+    CU_ASSERT_STRING_EQUAL(buf, "consumed");
+
+    g1 = haz_run_result_get(r1, index_of(&f, "p:gen"));
+    g2 = haz_run_result_get(r2, index_of(&f, "p:gen"));
+    u1 = haz_run_result_get(r1, index_of(&f, "p:use"));
+    u2 = haz_run_result_get(r2, index_of(&f, "p:use"));
+    CU_ASSERT_EQUAL(g2->source, HAZ_SOURCE_CACHE_HIT);
+    CU_ASSERT_EQUAL(g2->status.kind, HAZ_EXIT_NONE);
+    CU_ASSERT(g1->has_key && g2->has_key);
+    CU_ASSERT_EQUAL(memcmp(g1->key, g2->key, 32), 0);
+    CU_ASSERT_EQUAL(memcmp(u1->key, u2->key, 32), 0);
+    /* CACHE-011: the hit's stream hashes are the fresh run's. */
+    CU_ASSERT_EQUAL(memcmp(g1->stdout_hash, g2->stdout_hash, 32), 0);
+    CU_ASSERT_EQUAL(memcmp(g1->stderr_hash, g2->stderr_hash, 32), 0);
+    CU_ASSERT_EQUAL_FATAL(g2->n_outputs, 1);
+    CU_ASSERT_STRING_EQUAL(g2->outputs[0], "/out/gen.txt");
+    CU_ASSERT_EQUAL(haz_exit_code(r2, 0), 1);
+
+    haz_run_result_free(r1);
+    haz_run_result_free(r2);
+    free(o1);
+    free(m1);
+    free(o2);
+    free(m2);
+    fx_free(&f);
+}
+
+/* CACHE-007: a changed input reruns its task; the dependant's key changes
+ * only when the predecessor's streams change.  Probe and explain agree. */
+static void test_changed_input_probe_explain(void)
+{
+    fx f;
+    haz_run_result *r1, *r2;
+    char *o, *m;
+    haz_probe st[3];
+    haz_run_config cfg;
+    haz_key_explain *e = NULL;
+    const haz_key_info *ki;
+    size_t gen, use, bad;
+
+    fx_init(&f);
+    gen = index_of(&f, "p:gen");
+    use = index_of(&f, "p:use");
+    bad = index_of(&f, "p:bad");
+    memset(&cfg, 0, sizeof cfg);
+    cfg.graph = f.hf->graph;
+    cfg.cache = f.store;
+    cfg.options = &f.opt;
+
+    CU_ASSERT_EQUAL(haz_run_probe(f.ctx, &cfg, st), HAZ_OK);
+    CU_ASSERT_EQUAL(st[gen], HAZ_PROBE_MISS);
+    CU_ASSERT_EQUAL(st[use], HAZ_PROBE_UNKNOWN);
+    CU_ASSERT_EQUAL(st[bad], HAZ_PROBE_MISS);
+    CU_ASSERT_EQUAL(haz_run_explain(f.ctx, &cfg, NULL, use, &e), HAZ_ENOENT);
+    CU_ASSERT_PTR_NULL(e);
+    CU_ASSERT_PTR_NOT_NULL(strstr(haz_ctx_errmsg(f.ctx), "p:gen"));
+
+    r1 = run(&f, NULL, &o, &m);
+    free(o);
+    free(m);
+    CU_ASSERT_EQUAL(haz_run_probe(f.ctx, &cfg, st), HAZ_OK);
+    CU_ASSERT_EQUAL(st[gen], HAZ_PROBE_HIT);
+    CU_ASSERT_EQUAL(st[use], HAZ_PROBE_HIT);
+    CU_ASSERT_EQUAL(st[bad], HAZ_PROBE_MISS);   /* failed: never stored */
+
+    /* explain from the run's result and from the cache: the same key as
+     * the run derived. */
+    CU_ASSERT_EQUAL_FATAL(haz_run_explain(f.ctx, &cfg, r1, use, &e), HAZ_OK);
+    ki = haz_key_explain_info(e);
+    CU_ASSERT_STRING_EQUAL(ki->task, "p:use");
+    CU_ASSERT_EQUAL(ki->hash_len, 32);
+    CU_ASSERT_EQUAL(memcmp(ki->key, haz_run_result_get(r1, use)->key, 32),
+                    0);
+    CU_ASSERT_EQUAL(ki->action, HAZ_ACTION_SHELL);
+    CU_ASSERT_STRING_EQUAL(ki->script, "use");
+    CU_ASSERT_EQUAL_FATAL(ki->n_env, 1);
+    CU_ASSERT_STRING_EQUAL(ki->env[0].name, "PATH");
+    CU_ASSERT_STRING_EQUAL(ki->env[0].value, "/bin");
+    CU_ASSERT_EQUAL_FATAL(ki->n_inputs, 1);
+    CU_ASSERT_STRING_EQUAL(ki->inputs[0].path, "/out/gen.txt");
+    CU_ASSERT_EQUAL_FATAL(ki->n_preds, 1);
+    CU_ASSERT_STRING_EQUAL(ki->preds[0].id, "p:gen");
+    CU_ASSERT_EQUAL(memcmp(ki->preds[0].stdout_hash,
+                           haz_run_result_get(r1, gen)->stdout_hash, 32), 0);
+    haz_key_explain_free(e);
+    CU_ASSERT_EQUAL_FATAL(haz_run_explain(f.ctx, &cfg, NULL, use, &e),
+                          HAZ_OK);
+    CU_ASSERT_EQUAL(memcmp(haz_key_explain_info(e)->key,
+                           haz_run_result_get(r1, use)->key, 32), 0);
+    haz_key_explain_free(e);
+    /* A task that failed has no stream hashes to offer its dependants. */
+    CU_ASSERT_EQUAL(haz_run_explain(f.ctx, &cfg, r1, 99, &e), HAZ_EINVAL);
+
+    /* Change the input: gen misses; use is unknown until gen runs; after
+     * the run gen's streams are the same, so use's key is unchanged and it
+     * is a hit (its own input came back identical). */
+    write_file(&f, "src.txt", "source v2\n");
+    CU_ASSERT_EQUAL(haz_run_probe(f.ctx, &cfg, st), HAZ_OK);
+    CU_ASSERT_EQUAL(st[gen], HAZ_PROBE_MISS);
+    CU_ASSERT_EQUAL(st[use], HAZ_PROBE_UNKNOWN);
+    r2 = run(&f, NULL, &o, &m);
+    CU_ASSERT_EQUAL(haz_run_result_get(r2, gen)->source, HAZ_SOURCE_FRESH);
+    CU_ASSERT_EQUAL(haz_run_result_get(r2, use)->source,
+                    HAZ_SOURCE_CACHE_HIT);
+    CU_ASSERT_NOT_EQUAL(memcmp(haz_run_result_get(r1, gen)->key,
+                               haz_run_result_get(r2, gen)->key, 32), 0);
+    free(o);
+    free(m);
+    haz_run_result_free(r1);
+    haz_run_result_free(r2);
+    fx_free(&f);
+}
+
+/* EXEC-015: a cancelled task is never stored, even when it exits 0. */
+static void test_cancelled_not_stored(void)
+{
+    fx f;
+    haz_cancel *c;
+    haz_run_result *r;
+    haz_probe st[3];
+    haz_run_config cfg;
+    char *o, *m;
+
+    fx_init(&f);
+    CU_ASSERT_EQUAL_FATAL(haz_cancel_new(f.ctx, &c), HAZ_OK);
+    haz_cancel_request(c, SIGINT);
+    r = run(&f, c, &o, &m);
+    CU_ASSERT_EQUAL(haz_exit_code(r, haz_run_result_cancel_signal(r)), 130);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.graph = f.hf->graph;
+    cfg.cache = f.store;
+    cfg.options = &f.opt;
+    CU_ASSERT_EQUAL(haz_run_probe(f.ctx, &cfg, st), HAZ_OK);
+    CU_ASSERT_EQUAL(st[index_of(&f, "p:gen")], HAZ_PROBE_MISS);
+    free(o);
+    free(m);
+    haz_run_result_free(r);
+    haz_cancel_free(c);
+    fx_free(&f);
+}
+
+static CU_TestInfo tests[] = {
+    {"fill, then restore (EXEC-017, CACHE-018)", test_fill_then_restore},
+    {"changed input, probe and explain (CACHE-007)",
+     test_changed_input_probe_explain},
+    {"cancelled runs are not stored (EXEC-015)", test_cancelled_not_stored},
+    CU_TEST_INFO_NULL
+};
+
+int main(int argc, char **argv)
+{
+    CU_SuiteInfo suites[] = {
+        HAZ_TEST_SUITE("cache-run", tests),
+        CU_SUITE_INFO_NULL
+    };
+
+    return haz_test_main(argc, argv, suites);
+}
