@@ -80,6 +80,9 @@ void haz__mock_trace_init(mock_trace *t, haz_ctx *ctx);
 void haz__mock_trace_free(mock_trace *t);
 /* The text so far, or NULL once lost. */
 const char *haz__mock_trace_text(const mock_trace *t, size_t *len);
+/* Recording on (from an empty trace, if it was off or lost) or off (what
+ * was recorded is dropped; the text is NULL until it is switched on). */
+void haz__mock_trace_set(mock_trace *t, int on);
 /* entry: 1-based script position, 0 for unscripted. */
 void haz__mock_trace_spawn(mock_trace *t, uint64_t now,
                            const haz_spawn_plan *p, haz_child id,

@@ -5,7 +5,10 @@
  *
  * Recording never makes a spawner call fail: when memory runs out the
  * trace is dropped for good and haz__mock_trace_text returns NULL, while
- * the spawner goes on exactly as before.
+ * the spawner goes on exactly as before.  Recording can also be switched
+ * off (haz_mock_spawner_set_trace), which drops it the same way; each
+ * line function then returns at once, so a spawner without a trace pays
+ * nothing for it.
  */
 #include "internal.h"
 #include "mock.h"
@@ -32,6 +35,17 @@ const char *haz__mock_trace_text(const mock_trace *t, size_t *len)
     if (len != NULL)
         *len = t->buf.len;
     return t->buf.data != NULL ? t->buf.data : "";
+}
+
+void haz__mock_trace_set(mock_trace *t, int on)
+{
+    if (on && t->lost) {
+        haz__buf_init(&t->buf, t->buf.ctx);
+        t->lost = 0;
+    } else if (!on && !t->lost) {
+        haz__buf_free(&t->buf);
+        t->lost = 1;
+    }
 }
 
 static void check(mock_trace *t, int rc)
@@ -95,6 +109,8 @@ void haz__mock_trace_spawn(mock_trace *t, uint64_t now,
 {
     const char *sh[3];
 
+    if (t->lost)
+        return;
     head(t, now, "spawn", p->task_id);
     put(t, " child=%" PRIu64 " argv=[", id);
     if (p->action == HAZ_ACTION_SHELL) {
@@ -121,6 +137,8 @@ void haz__mock_trace_spawn_error(mock_trace *t, uint64_t now,
 {
     const char *name = haz__mock_errno_name(err);
 
+    if (t->lost)
+        return;
     head(t, now, "spawn-error", task);
     if (name != NULL)
         put(t, " errno=%s entry=%zu\n", name, entry);
@@ -131,6 +149,8 @@ void haz__mock_trace_spawn_error(mock_trace *t, uint64_t now,
 void haz__mock_trace_output(mock_trace *t, uint64_t now, const char *task,
                             haz_stream stream, const void *data, size_t len)
 {
+    if (t->lost)
+        return;
     head(t, now, stream == HAZ_STREAM_STDOUT ? "stdout" : "stderr", task);
     put(t, " %zu \"", len);
     esc(t, data, len, NULL);
@@ -142,6 +162,8 @@ void haz__mock_trace_signal(mock_trace *t, uint64_t now, const char *task,
 {
     const char *name = haz__mock_signal_name(signo);
 
+    if (t->lost)
+        return;
     head(t, now, "signal", task);
     if (name != NULL)
         put(t, " %s\n", name);
@@ -152,6 +174,8 @@ void haz__mock_trace_signal(mock_trace *t, uint64_t now, const char *task,
 void haz__mock_trace_file(mock_trace *t, uint64_t now, const char *task,
                           const char *path, size_t len)
 {
+    if (t->lost)
+        return;
     head(t, now, "file", task);
     put(t, " ");
     esc(t, path, strlen(path), " ");
@@ -161,6 +185,8 @@ void haz__mock_trace_file(mock_trace *t, uint64_t now, const char *task,
 void haz__mock_trace_exit(mock_trace *t, uint64_t now, const char *task,
                           const haz_exit_status *st)
 {
+    if (t->lost)
+        return;
     head(t, now, "exit", task);
     if (st->kind == HAZ_EXIT_CODE)
         put(t, " code=%d\n", st->code);
@@ -170,6 +196,8 @@ void haz__mock_trace_exit(mock_trace *t, uint64_t now, const char *task,
 
 void haz__mock_trace_mark(mock_trace *t, uint64_t now, const char *what)
 {
+    if (t->lost)
+        return;
     head(t, now, what, NULL);
     put(t, "\n");
 }

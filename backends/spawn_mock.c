@@ -8,9 +8,16 @@
  * run takes the same virtual time, and leaves the same trace, every time.
  * docs/mock-script.md defines the behaviour and the trace to the byte.
  *
- * In order: the state; fake children (times, ending, files); the methods
- * (open, close, spawn, signal, wait, max_children); the table.  The trace
- * lines are written by backends/mock_trace.c.
+ * In order: the state; fake children (times, ending, files); the entry
+ * index; the methods (open, close, spawn, signal, wait, max_children); the
+ * table; the trace accessors.  The trace lines are written by
+ * backends/mock_trace.c.
+ *
+ * Matching a spawn to its entry costs O(1): entries with the same match
+ * kind and text serve the same spawns, so they form a group, used in
+ * script order.  At open every group gets a chain of its entries and a
+ * cursor on the next unused one, and a hash table finds the group of a
+ * plan's task id, argv or shell text; the FIFO entries are one more group.
  */
 #include "internal.h"
 #include "mock.h"
@@ -36,12 +43,25 @@ typedef struct mock_child {
     int terminating;            /* a SIGTERM delay is running */
 } mock_child;
 
+/* A group of entries with the same match kind and text (see the top). */
+typedef struct mock_group {
+    mock_match_kind kind;
+    const char *key;            /* the match text after its prefix */
+    uint64_t hash;              /* of kind and key */
+    size_t next;                /* the next unused entry, SIZE_MAX: none */
+} mock_group;
+
 typedef struct mock_spawner {
     haz_spawner base;
     haz_clock *clock;
     const haz_mock_script *script;
     size_t n_entries;           /* script entries seen at open */
-    unsigned char *used;        /* per entry: it served a spawn */
+    mock_group *groups;         /* groups[0] holds the FIFO entries */
+    size_t n_groups;
+    size_t *chain;              /* per entry: the next of its group */
+    size_t *group_of;           /* per entry: its group */
+    size_t *table;              /* hash table of group numbers; 0: empty */
+    size_t table_mask;          /* its size less one (a power of two) */
     char *root;                 /* workspace root without trailing '/' */
     size_t max_children;
     mock_child *live;           /* sorted by id (= spawn order) */
@@ -140,6 +160,170 @@ static int create_files(mock_spawner *m, const mock_child *c, uint64_t now)
 }
 
 /* ------------------------------------------------------------------------
+ * The entry index (see the top of the file).
+ * ---------------------------------------------------------------------- */
+
+/* strcmp(argv joined with single spaces, key), without joining. */
+static int argv_cmp(const char *const *argv, size_t argc, const char *key)
+{
+    const unsigned char *k = (const unsigned char *)key;
+    size_t i;
+
+    for (i = 0; i < argc; i++) {
+        const unsigned char *w = (const unsigned char *)argv[i];
+
+        if (i > 0) {
+            if (*k != ' ')
+                return ' ' < *k ? -1 : 1;
+            k++;
+        }
+        for (; *w != '\0'; w++, k++)
+            if (*w != *k)
+                return *w < *k ? -1 : 1;
+    }
+    return *k == '\0' ? 0 : -1;
+}
+
+/* strcmp(what the plan offers to an entry of this kind, key). */
+static int plan_cmp(const haz_spawn_plan *p, mock_match_kind kind,
+                    const char *key)
+{
+    switch (kind) {
+    case MOCK_MATCH_TASK:
+        return strcmp(p->task_id, key);
+    case MOCK_MATCH_ARGV:
+        return argv_cmp(p->argv, p->argc, key);
+    default:
+        return strcmp(p->script, key);
+    }
+}
+
+/* FNV-1a, 64 bits, over bytes; the hash of a group starts from its
+ * kind. */
+#define FNV_PRIME UINT64_C(0x100000001b3)
+
+static uint64_t hash_start(mock_match_kind kind)
+{
+    return (UINT64_C(0xcbf29ce484222325) ^ (uint64_t)kind) * FNV_PRIME;
+}
+
+static uint64_t hash_str(uint64_t h, const char *s)
+{
+    for (; *s != '\0'; s++)
+        h = (h ^ (unsigned char)*s) * FNV_PRIME;
+    return h;
+}
+
+/* The hash a group of this kind would have for the plan's text. */
+static uint64_t plan_hash(const haz_spawn_plan *p, mock_match_kind kind)
+{
+    uint64_t h = hash_start(kind);
+    size_t i;
+
+    if (kind == MOCK_MATCH_TASK)
+        return hash_str(h, p->task_id);
+    if (kind == MOCK_MATCH_SH)
+        return hash_str(h, p->script);
+    for (i = 0; i < p->argc; i++) {
+        if (i > 0)
+            h = (h ^ (unsigned char)' ') * FNV_PRIME;
+        h = hash_str(h, p->argv[i]);
+    }
+    return h;
+}
+
+static void index_free(mock_spawner *m)
+{
+    haz__free(m->base.ctx, m->groups);
+    haz__free(m->base.ctx, m->chain);
+    haz__free(m->base.ctx, m->group_of);
+    haz__free(m->base.ctx, m->table);
+    m->groups = NULL;
+    m->chain = m->group_of = m->table = NULL;
+}
+
+/* Group the entries, chain each group's entries in script order and fill
+ * the hash table.  Returns 0 or HAZ_ENOMEM. */
+static int index_build(mock_spawner *m)
+{
+    haz_ctx *ctx = m->base.ctx;
+    size_t i, n = m->n_entries, size = 4, *last;
+
+    if (n == 0)
+        return HAZ_OK;
+    while (size < 2 * n)
+        size *= 2;
+    m->groups = haz__reallocarray(ctx, NULL, n + 1, sizeof *m->groups);
+    m->chain = haz__reallocarray(ctx, NULL, n + 1, sizeof *m->chain);
+    m->group_of = haz__reallocarray(ctx, NULL, n + 1, sizeof *m->group_of);
+    m->table = haz__calloc(ctx, size, sizeof *m->table);
+    last = haz__reallocarray(ctx, NULL, n + 1, sizeof *last);
+    if (m->groups == NULL || m->chain == NULL || m->group_of == NULL ||
+        m->table == NULL || last == NULL) {
+        haz__free(ctx, last);
+        index_free(m);
+        return HAZ_ENOMEM;
+    }
+    m->table_mask = size - 1;
+    m->groups[0].kind = MOCK_MATCH_FIFO;
+    m->groups[0].key = NULL;
+    m->groups[0].hash = 0;
+    m->groups[0].next = SIZE_MAX;
+    m->n_groups = 1;
+    for (i = 0; i < n; i++) {
+        const haz_mock_proc *e = m->script->procs[i];
+        size_t g = 0;
+
+        if (e->kind != MOCK_MATCH_FIFO) {
+            uint64_t h = hash_str(hash_start(e->kind), e->key);
+            size_t slot = (size_t)h & m->table_mask;
+
+            for (; m->table[slot] != 0; slot = (slot + 1) & m->table_mask) {
+                const mock_group *x = &m->groups[m->table[slot]];
+
+                if (x->hash == h && x->kind == e->kind &&
+                    strcmp(x->key, e->key) == 0)
+                    break;
+            }
+            g = m->table[slot];
+            if (g == 0) {
+                g = m->n_groups++;
+                m->groups[g].kind = e->kind;
+                m->groups[g].key = e->key;
+                m->groups[g].hash = h;
+                m->groups[g].next = SIZE_MAX;
+                m->table[slot] = g;
+            }
+        }
+        m->group_of[i] = g;
+        m->chain[i] = SIZE_MAX;
+        if (m->groups[g].next == SIZE_MAX)
+            m->groups[g].next = i;
+        else
+            m->chain[last[g]] = i;
+        last[g] = i;
+    }
+    haz__free(ctx, last);
+    return HAZ_OK;
+}
+
+/* The group of this kind whose text the plan offers, or 0 (none). */
+static size_t find_group(const mock_spawner *m, const haz_spawn_plan *p,
+                         mock_match_kind kind)
+{
+    uint64_t h = plan_hash(p, kind);
+    size_t slot = (size_t)h & m->table_mask;
+
+    for (; m->table[slot] != 0; slot = (slot + 1) & m->table_mask) {
+        const mock_group *x = &m->groups[m->table[slot]];
+
+        if (x->hash == h && x->kind == kind && plan_cmp(p, kind, x->key) == 0)
+            return m->table[slot];
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
  * The methods.
  * ---------------------------------------------------------------------- */
 
@@ -174,12 +358,9 @@ static int mock_open(haz_spawner *sp, const haz_spawner_config *cfg)
         if (m->root == NULL)
             return HAZ_ENOMEM;
     }
-    if (m->n_entries > 0) {
-        m->used = haz__calloc(sp->ctx, m->n_entries, 1);
-        if (m->used == NULL) {
-            haz__free(sp->ctx, m->root);
-            return HAZ_ENOMEM;
-        }
+    if (index_build(m) != HAZ_OK) {
+        haz__free(sp->ctx, m->root);
+        return HAZ_ENOMEM;
     }
     m->next_id = 1;
     haz__mock_trace_init(&m->trace, sp->ctx);
@@ -194,26 +375,10 @@ static void mock_close(haz_spawner *sp)
     while (m->n_live > 0)
         retire(m, m->n_live - 1);
     haz__free(sp->ctx, m->live);
-    haz__free(sp->ctx, m->used);
+    index_free(m);
     haz__free(sp->ctx, m->root);
     haz__mock_trace_free(&m->trace);
     sp->methods = NULL;
-}
-
-/* argv joined with single spaces equals key. */
-static int argv_is(const char *key, const char *const *argv, size_t argc)
-{
-    size_t i, n;
-
-    for (i = 0; i < argc; i++) {
-        if (i > 0 && *key++ != ' ')
-            return 0;
-        n = strlen(argv[i]);
-        if (strncmp(key, argv[i], n) != 0)
-            return 0;
-        key += n;
-    }
-    return *key == '\0';
 }
 
 /* The unused entry serving this plan (task id, argv, sh, FIFO), or
@@ -221,37 +386,29 @@ static int argv_is(const char *key, const char *const *argv, size_t argc)
 static size_t match_entry(const mock_spawner *m, const haz_spawn_plan *p)
 {
     static const mock_match_kind order[] = {
-        MOCK_MATCH_TASK, MOCK_MATCH_ARGV, MOCK_MATCH_SH, MOCK_MATCH_FIFO
+        MOCK_MATCH_TASK, MOCK_MATCH_ARGV, MOCK_MATCH_SH
     };
-    size_t pass, i;
+    size_t pass, g;
 
+    if (m->n_entries == 0)
+        return SIZE_MAX;
     for (pass = 0; pass < HAZ_ARRAY_LEN(order); pass++) {
-        for (i = 0; i < m->n_entries; i++) {
-            const haz_mock_proc *e = m->script->procs[i];
+        mock_match_kind kind = order[pass];
 
-            if (m->used[i] || e->kind != order[pass])
-                continue;
-            switch (e->kind) {
-            case MOCK_MATCH_FIFO:
-                return i;
-            case MOCK_MATCH_TASK:
-                if (strcmp(e->key, p->task_id) == 0)
-                    return i;
-                break;
-            case MOCK_MATCH_ARGV:
-                if (p->action == HAZ_ACTION_ARGV &&
-                    argv_is(e->key, p->argv, p->argc))
-                    return i;
-                break;
-            case MOCK_MATCH_SH:
-                if (p->action == HAZ_ACTION_SHELL &&
-                    strcmp(e->key, p->script) == 0)
-                    return i;
-                break;
-            }
-        }
+        if ((kind == MOCK_MATCH_ARGV && p->action != HAZ_ACTION_ARGV) ||
+            (kind == MOCK_MATCH_SH && p->action != HAZ_ACTION_SHELL))
+            continue;
+        g = find_group(m, p, kind);
+        if (g != 0 && m->groups[g].next != SIZE_MAX)
+            return m->groups[g].next;
     }
-    return SIZE_MAX;
+    return m->groups[0].next;
+}
+
+/* Entry i serves a spawn: its group's cursor moves to the next one. */
+static void consume(mock_spawner *m, size_t i)
+{
+    m->groups[m->group_of[i]].next = m->chain[i];
 }
 
 static int plan_ok(const haz_spawn_plan *p)
@@ -290,7 +447,7 @@ static int mock_spawn(haz_spawner *sp, const haz_spawn_plan *plan,
     if (i != SIZE_MAX)
         e = m->script->procs[i];
     if (e != NULL && e->spawn_errno != 0) {
-        m->used[i] = 1;
+        consume(m, i);
         haz__mock_trace_spawn_error(&m->trace, now, plan->task_id,
                                     e->spawn_errno, e->number);
         return haz__error_os(sp->ctx, HAZ_ESPAWN, e->spawn_errno,
@@ -319,7 +476,7 @@ static int mock_spawn(haz_spawner *sp, const haz_spawn_plan *plan,
     c->end_ns = now;
     c->end.kind = HAZ_EXIT_CODE;
     if (e != NULL) {
-        m->used[i] = 1;
+        consume(m, i);
         c->n_out = e->n_out;
         c->n_files = e->n_files;
         if (e->has_end) {
@@ -483,6 +640,14 @@ const char *haz_mock_spawner_trace(const haz_spawner *sp, size_t *len)
     if (sp == NULL || sp->methods != &haz_spawner_mock)
         return NULL;
     return haz__mock_trace_text(&m->trace, len);
+}
+
+int haz_mock_spawner_set_trace(haz_spawner *sp, int on)
+{
+    if (sp == NULL || sp->methods != &haz_spawner_mock)
+        return HAZ_EINVAL;
+    haz__mock_trace_set(&((mock_spawner *)sp)->trace, on);
+    return HAZ_OK;
 }
 
 const haz_spawner_methods haz_spawner_mock = {

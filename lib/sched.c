@@ -124,8 +124,10 @@ typedef struct stask {
     haz_child child;
     uint64_t timeout_at;     /* 0: none */
     uint64_t kill_at;        /* valid when term_sent */
-    void *hs_out;            /* stream hash states while running */
-    void *hs_err;
+    void *hs_out;            /* stream hash states while running, from */
+    void *hs_err;            /* the running slots' pool */
+    unsigned out_fed : 1;    /* bytes went into hs_out (else the digest */
+    unsigned err_fed : 1;    /* of the empty stream is copied) */
     size_t *redges;          /* producer edges found at run time (EXEC-019):
                                 to the consumers of what it materialised */
     size_t n_redges;
@@ -163,9 +165,13 @@ typedef struct sched {
     size_t n;                /* tasks in the graph */
     stask *t;                /* n entries */
     size_t n_run;            /* tasks in the run */
-    /* ready heap of graph indices (canonical order = index order) */
-    size_t *heap;
-    size_t n_heap;
+    /* the ready set of graph indices (canonical order = index order): a
+     * bitmap, a summary bit per word of it, and a lower bound on the
+     * summary words that have a bit set */
+    uint64_t *ready;
+    uint64_t *ready_sum;
+    size_t ready_lo;
+    size_t n_heap;           /* bits set in `ready` */
     /* parked tasks */
     size_t *parked;
     size_t n_parked;
@@ -191,6 +197,8 @@ typedef struct sched {
     int cancelling;          /* grace-then-kill flow and drain are active */
     int gate_closed;         /* admission closed by an invariant violation */
     int fatal;               /* a fatal error code, 0 if none */
+    size_t n_done;           /* tasks of the run with their outcome */
+    int timed;               /* some task of the run has a timeout */
     /* runtime invariants */
     haz_strmap claims;       /* output path -> first claimant (EXEC-020) */
     haz_strmap lit_in;       /* literal input path -> first sinput */
@@ -206,7 +214,11 @@ typedef struct sched {
     size_t *cons;            /* consumers of a completion */
     unsigned char *mark;     /* cascades, path search */
     unsigned char *mark2;    /* consumers */
-    void *hs;                /* every hash state */
+    void *hs;                /* hash states, a pair per running slot */
+    size_t hs_stride;        /* bytes per state */
+    size_t *hs_free;         /* free pairs, a stack */
+    size_t n_hs_free;
+    unsigned char empty_digest[HAZ_HASH_MAX_DIGEST]; /* of no byte */
     haz_spawn_event *ev;
     size_t ev_cap;
     /* the cache (EXEC-007, design 2.15/2.16) */
@@ -236,23 +248,58 @@ static int cmp_size(const void *a, const void *b)
 }
 
 /* ------------------------------------------------------------------------
- * The ready heap: a binary min-heap of graph indices.  A task decided
- * while in the heap leaves a stale entry, dropped when popped.
+ * The ready set ("heap"): taken smallest index first.  A bitmap with a
+ * summary word per 4096 tasks rather than a binary heap: inserting is O(1)
+ * and taking the smallest scans a few summary words from a lower bound, so
+ * the cost per task does not grow with the graph (a heap's sift-down
+ * touches log2(n) cache lines of an 8-byte-per-task array).  A task
+ * decided while in the set leaves a stale bit, dropped when taken.
  * ---------------------------------------------------------------------- */
+
+/* The index of the lowest set bit of x (x != 0). */
+static unsigned lowest_bit(uint64_t x)
+{
+#if defined(__GNUC__)
+    return (unsigned)__builtin_ctzll((unsigned long long)x);
+#else
+    unsigned n = 0;
+
+    if ((x & UINT64_C(0xffffffff)) == 0) {
+        n += 32;
+        x >>= 32;
+    }
+    if ((x & 0xffff) == 0) {
+        n += 16;
+        x >>= 16;
+    }
+    if ((x & 0xff) == 0) {
+        n += 8;
+        x >>= 8;
+    }
+    if ((x & 0xf) == 0) {
+        n += 4;
+        x >>= 4;
+    }
+    if ((x & 0x3) == 0) {
+        n += 2;
+        x >>= 2;
+    }
+    return n + ((x & 1) == 0);
+#endif
+}
 
 static void heap_insert(sched *s, size_t i)
 {
-    size_t k = s->n_heap++;
+    size_t w = i / 64;
+    uint64_t b = (uint64_t)1 << (i % 64);
 
-    while (k > 0) {
-        size_t p = (k - 1) / 2;
-
-        if (s->heap[p] <= i)
-            break;
-        s->heap[k] = s->heap[p];
-        k = p;
+    if ((s->ready[w] & b) == 0) {
+        s->ready[w] |= b;
+        s->ready_sum[w / 64] |= (uint64_t)1 << (w % 64);
+        if (w / 64 < s->ready_lo)
+            s->ready_lo = w / 64;
+        s->n_heap++;
     }
-    s->heap[k] = i;
     s->t[i].state = T_READY;
 }
 
@@ -263,27 +310,24 @@ static void heap_push(sched *s, size_t i)
     s->dirty = 1;
 }
 
+/* The smallest index in the set (which is not empty), taken out. */
 static size_t heap_pop(sched *s)
 {
-    size_t top = s->heap[0];
-    size_t last = s->heap[--s->n_heap];
-    size_t k = 0;
+    size_t sw = s->ready_lo, w;
 
-    for (;;) {
-        size_t c = 2 * k + 1;
+    while (s->ready_sum[sw] == 0)
+        sw++;
+    s->ready_lo = sw;
+    w = sw * 64 + lowest_bit(s->ready_sum[sw]);
+    s->n_heap--;
+    {
+        size_t i = w * 64 + lowest_bit(s->ready[w]);
 
-        if (c >= s->n_heap)
-            break;
-        if (c + 1 < s->n_heap && s->heap[c + 1] < s->heap[c])
-            c++;
-        if (last <= s->heap[c])
-            break;
-        s->heap[k] = s->heap[c];
-        k = c;
+        s->ready[w] &= s->ready[w] - 1;
+        if (s->ready[w] == 0)
+            s->ready_sum[sw] &= ~((uint64_t)1 << (w % 64));
+        return i;
     }
-    if (s->n_heap > 0)
-        s->heap[k] = last;
-    return top;
 }
 
 static void make_ready_if_free(sched *s, size_t i)
@@ -468,6 +512,7 @@ static const haz_task_id *id_of(sched *s, size_t i)
 static void settle(sched *s, size_t i)
 {
     s->t[i].state = T_DONE;
+    s->n_done++;
     outcome_of(s, i)->end_ns = now_ns(s);
 }
 
@@ -714,8 +759,14 @@ static void spawn_task(sched *s, size_t i, size_t *nb)
             t->timeout_at = now + t->timeout_ns < now ? UINT64_MAX
                                                       : now + t->timeout_ns;
         }
-        s->hash->init(t->hs_out);
-        s->hash->init(t->hs_err);
+        {
+            size_t pair = s->hs_free[--s->n_hs_free];
+
+            t->hs_out = (char *)s->hs + 2 * pair * s->hs_stride;
+            t->hs_err = (char *)t->hs_out + s->hs_stride;
+            t->out_fed = 0;
+            t->err_fed = 0;
+        }
         return;
     }
     /* Give the mutexes and the slot back.  Parked tasks compete again: the
@@ -1024,8 +1075,17 @@ static void on_output(sched *s, const haz_spawn_event *ev)
     if (k == SIZE_MAX || ev->len == 0)
         return;
     t = &s->t[s->running[k]];
-    s->hash->update(ev->stream == HAZ_STREAM_STDERR ? t->hs_err : t->hs_out,
-                    ev->data, ev->len);
+    if (ev->stream == HAZ_STREAM_STDERR) {
+        if (!t->err_fed)
+            s->hash->init(t->hs_err);
+        t->err_fed = 1;
+        s->hash->update(t->hs_err, ev->data, ev->len);
+    } else {
+        if (!t->out_fed)
+            s->hash->init(t->hs_out);
+        t->out_fed = 1;
+        s->hash->update(t->hs_out, ev->data, ev->len);
+    }
     /* EXEC-016: the streams are captured in full for the cache store. */
     if (s->store != NULL &&
         haz__buf_append(ev->stream == HAZ_STREAM_STDERR ? &t->err : &t->out,
@@ -1417,8 +1477,16 @@ static void on_exit_event(sched *s, const haz_spawn_event *ev)
     o->status = ev->status;
     o->source = HAZ_SOURCE_FRESH;
     o->hash_len = s->hash->digest_len;
-    s->hash->out(t->hs_out, o->stdout_hash);
-    s->hash->out(t->hs_err, o->stderr_hash);
+    if (t->out_fed)
+        s->hash->out(t->hs_out, o->stdout_hash);
+    else
+        memcpy(o->stdout_hash, s->empty_digest, o->hash_len);
+    if (t->err_fed)
+        s->hash->out(t->hs_err, o->stderr_hash);
+    else
+        memcpy(o->stderr_hash, s->empty_digest, o->hash_len);
+    s->hs_free[s->n_hs_free++] = (size_t)((char *)t->hs_out - (char *)s->hs) /
+                                 (2 * s->hs_stride);
     if (t->cancel_sent) {
         /* EXEC-013 step 2: signalled by the executor; never stored
          * (EXEC-015) whatever the exit status. */
@@ -1563,6 +1631,9 @@ static uint64_t next_deadline(const sched *s)
     uint64_t d = UINT64_MAX;
     size_t k;
 
+    /* Timers exist only for timeouts and while cancelling. */
+    if (!s->timed && !s->cancelling)
+        return d;
     for (k = 0; k < s->n_running; k++) {
         const stask *t = &s->t[s->running[k]];
 
@@ -1750,8 +1821,12 @@ static int setup(sched *s)
     const haz__gtask *gts = haz__graph_tasks(s->g, &s->n);
 
     if (s->n > 0) {
+        size_t words = (s->n + 63) / 64;
+
         s->t = haz__calloc(s->ctx, s->n, sizeof(*s->t));
-        s->heap = haz__calloc(s->ctx, s->n, sizeof(*s->heap));
+        s->ready = haz__calloc(s->ctx, words, sizeof(*s->ready));
+        s->ready_sum = haz__calloc(s->ctx, (words + 63) / 64,
+                                   sizeof(*s->ready_sum));
         s->parked = haz__calloc(s->ctx, s->n, sizeof(*s->parked));
         s->running = haz__calloc(s->ctx, s->n, sizeof(*s->running));
         s->scratch = haz__calloc(s->ctx, s->n, sizeof(*s->scratch));
@@ -1760,7 +1835,8 @@ static int setup(sched *s)
         s->cons = haz__calloc(s->ctx, s->n, sizeof(*s->cons));
         s->mark = haz__calloc(s->ctx, s->n, 1);
         s->mark2 = haz__calloc(s->ctx, s->n, 1);
-        if (s->t == NULL || s->heap == NULL || s->parked == NULL ||
+        if (s->t == NULL || s->ready == NULL || s->ready_sum == NULL ||
+            s->parked == NULL ||
             s->running == NULL || s->scratch == NULL || s->prev == NULL ||
             s->blocked == NULL || s->cons == NULL || s->mark == NULL ||
             s->mark2 == NULL)
@@ -1784,29 +1860,52 @@ static int setup(sched *s)
 
         if (t->state == T_OUT)
             continue;
-        for (k = 0; k < t->info->n_deps; k++) {
-            if (s->t[t->info->deps[k]].state == T_OUT)
-                return haz__error(s->ctx, HAZ_EINVAL,
-                                  "haz_run: %s: its dependency %s is not "
-                                  "selected for the run", t->info->id,
-                                  s->t[t->info->deps[k]].info->id);
-            t->pend_hard++;
+        if (cfg->selected == NULL) {
+            /* Every task is in the run: no predecessor to look up. */
+            t->pend_hard = t->info->n_deps;
+            t->pend_soft = t->info->n_weak_deps;
+        } else {
+            for (k = 0; k < t->info->n_deps; k++) {
+                if (s->t[t->info->deps[k]].state == T_OUT)
+                    return haz__error(s->ctx, HAZ_EINVAL,
+                                      "haz_run: %s: its dependency %s is "
+                                      "not selected for the run",
+                                      t->info->id,
+                                      s->t[t->info->deps[k]].info->id);
+                t->pend_hard++;
+            }
+            for (k = 0; k < t->info->n_weak_deps; k++)
+                if (s->t[t->info->weak_deps[k]].state != T_OUT)
+                    t->pend_soft++;
         }
-        for (k = 0; k < t->info->n_weak_deps; k++)
-            if (s->t[t->info->weak_deps[k]].state != T_OUT)
-                t->pend_soft++;
         t->timeout_ns = t->info->timeout_ns != 0 ? t->info->timeout_ns
                                                  : s->opt.default_timeout_ns;
+        s->timed |= t->timeout_ns != 0;
     }
     s->res = haz__run_result_new(s->ctx, s->n_run);
     if (s->res == NULL)
         return HAZ_ENOMEM;
+    /* One pair of stream hash states per task that can run at once: the
+     * global cap bounds the running tasks. */
+    s->global_cap = s->opt.concurrency != 0 ? s->opt.concurrency
+                                            : haz_online_cpus();
     stride = (s->hash->context_size + sizeof(sched_align) - 1) /
              sizeof(sched_align) * sizeof(sched_align);
+    s->hs_stride = stride;
     if (s->n_run > 0) {
-        s->hs = haz__calloc(s->ctx, 2 * s->n_run, stride);
-        if (s->hs == NULL)
+        size_t pairs = s->n_run < s->global_cap ? s->n_run : s->global_cap;
+
+        s->hs = haz__calloc(s->ctx, 2 * pairs, stride);
+        s->hs_free = haz__reallocarray(s->ctx, NULL, pairs,
+                                       sizeof(*s->hs_free));
+        if (s->hs == NULL || s->hs_free == NULL)
             return HAZ_ENOMEM;
+        while (s->n_hs_free < pairs) {
+            s->hs_free[s->n_hs_free] = pairs - 1 - s->n_hs_free;
+            s->n_hs_free++;
+        }
+        s->hash->init(s->hs);
+        s->hash->out(s->hs, s->empty_digest);
     }
     for (i = 0; i < s->n; i++) {
         stask *t = &s->t[i];
@@ -1823,16 +1922,12 @@ static int setup(sched *s)
         haz__buf_init(&t->out, s->ctx);
         haz__buf_init(&t->err, s->ctx);
         haz__input_set_init(&t->inputs, s->ctx);
-        t->hs_out = (char *)s->hs + 2 * pos * stride;
-        t->hs_err = (char *)s->hs + (2 * pos + 1) * stride;
         pos++;
     }
     if ((rc = setup_caps_and_locks(s)) != 0)
         return rc;
     if ((rc = setup_inputs(s)) != 0)
         return rc;
-    s->global_cap = s->opt.concurrency != 0 ? s->opt.concurrency
-                                            : haz_online_cpus();
     if (cfg->spawner->methods->max_children != NULL)
         s->max_children = cfg->spawner->methods->max_children(cfg->spawner);
     s->ev_cap = SCHED_EVENTS;
@@ -1842,7 +1937,8 @@ static int setup(sched *s)
     if ((rc = setup_cache(s)) != 0)
         return rc;
     for (i = 0; i < s->n; i++)
-        make_ready_if_free(s, i);
+        if (s->t[i].pend_hard == 0 && s->t[i].pend_soft == 0)
+            make_ready_if_free(s, i);
     s->dirty = 1;
     return HAZ_OK;
 }
@@ -1864,7 +1960,8 @@ static void teardown(sched *s)
     haz__free(s->ctx, s->inputs);
     haz__free(s->ctx, s->glob_in);
     haz__free(s->ctx, s->t);
-    haz__free(s->ctx, s->heap);
+    haz__free(s->ctx, s->ready);
+    haz__free(s->ctx, s->ready_sum);
     haz__free(s->ctx, s->parked);
     haz__free(s->ctx, s->running);
     haz__free(s->ctx, s->scratch);
@@ -1874,6 +1971,7 @@ static void teardown(sched *s)
     haz__free(s->ctx, s->mark);
     haz__free(s->ctx, s->mark2);
     haz__free(s->ctx, s->hs);
+    haz__free(s->ctx, s->hs_free);
     haz__free(s->ctx, s->tag_cap);
     haz__free(s->ctx, s->tag_used);
     haz__free(s->ctx, s->lk);
@@ -1929,8 +2027,17 @@ static int loop(sched *s)
             admission(s);
         if (s->fatal != 0)
             return s->fatal;
-        if (s->n_running == 0)
+        if (s->n_running == 0) {
+            /* A request made during the admission round (by a signal
+             * handler or an observer), or a runtime cycle found by a
+             * cache hit in it, is noticed before the run ends: the tasks
+             * still waiting are drained, not left undecided. */
+            if (!s->cancelling &&
+                (haz_cancel_count(s->cfg->cancel) > s->seen_requests ||
+                 s->internal_cancel))
+                continue;
             break;
+        }
         /* The token is passed even while cancelling: wait() returns only
          * for a request not yet acknowledged, i.e. an escalation. */
         rc = sp->methods->wait(sp, next_deadline(s), s->cfg->cancel, s->ev,
@@ -1956,6 +2063,8 @@ static void finish_undecided(sched *s)
 {
     size_t i;
 
+    if (s->n_done == s->n_run)
+        return;
     for (i = 0; i < s->n; i++) {
         stask *t = &s->t[i];
         haz_task_outcome *o;

@@ -158,6 +158,12 @@ typedef enum haz_mock_term {
     HAZ_MOCK_TERM_IGNORE = 2   /* ignore; only SIGKILL ends it */
 } haz_mock_term;
 
+/* The mock's configuration.  A mock spawner records a trace from open on
+ * (haz_mock_spawner_trace); haz_mock_spawner_set_trace(sp, 0) right after
+ * open runs it without one, for benchmarks and long stress runs where
+ * formatting the trace would cost more than the run itself.  Matching a
+ * spawn to its script entry takes constant time, whatever the size of the
+ * script. */
 typedef struct haz_mock_config {
     const haz_mock_script *script;  /* must outlive the spawner */
     const char *workspace_root;     /* where scripted files are created */
@@ -208,11 +214,22 @@ HAZ_API int haz_mock_script_parse(haz_mock_script *s, const char *name,
  * line with its virtual time: spawn plans (argv, cwd, env), signals sent,
  * events delivered.  The same script always yields the same trace.
  * NUL-terminated; *len (if not NULL) receives the length; valid until the
- * next call on the spawner.  NULL for a spawner that is not the mock, or
- * once recording ran out of memory (the spawner itself keeps working).
+ * next call on the spawner.  NULL for a spawner that is not the mock, once
+ * recording ran out of memory (the spawner itself keeps working), or while
+ * recording is switched off (haz_mock_spawner_set_trace).
  */
 HAZ_API const char *haz_mock_spawner_trace(const haz_spawner *sp,
                                            size_t *len);
+
+/*
+ * haz_mock_spawner_set_trace: switch the trace recording off (on = 0) or
+ * on again.  Off, what was recorded is dropped, nothing is recorded and
+ * haz_mock_spawner_trace returns NULL; the spawner behaves exactly the
+ * same.  On, recording starts again from an empty trace if it was off
+ * (or had run out of memory); a trace being recorded is kept.
+ * Returns 0 or HAZ_EINVAL (sp is NULL or not the mock).
+ */
+HAZ_API int haz_mock_spawner_set_trace(haz_spawner *sp, int on);
 
 #ifdef __cplusplus
 }
