@@ -3,7 +3,7 @@
 # TESTS script).  It runs the built examples/hazrun on examples/demo and on
 # the fixtures in tests/data/hazfile, and compares exit status, standard
 # output and standard error exactly (by pattern only where the text comes
-# from the C library or another module).
+# from the C library or another module, and for the time in the summary).
 #
 # Out of tree: the sources are found through $HAZ_TEST_SRCDIR, the build
 # through $HAZ_TEST_BUILDDIR (both set by AM_TESTS_ENVIRONMENT; default ".").
@@ -40,6 +40,15 @@ fail=0
 want_out() { cat > "$tmp/want.out"; }
 want_err() { cat > "$tmp/want.err"; }
 
+# untime: the summary's " Time: DURATION" line, when DURATION follows the
+# grammar of reference-io.md 2.6, becomes " Time: T".
+untime() {
+    sed -e 's/^ Time: [0-9][0-9]*ms$/ Time: T/' \
+        -e 's/^ Time: [0-9][0-9]*s [0-9][0-9]*ms$/ Time: T/' \
+        -e 's/^ Time: [0-9][0-9]*m [0-9][0-9]*s$/ Time: T/' \
+        -e 's/^ Time: [0-9][0-9]*h [0-9][0-9]*m$/ Time: T/'
+}
+
 # expect NAME STATUS COMMAND...: run COMMAND; compare its exit status with
 # STATUS and its output with what want_out / want_err gave (nothing when
 # they were not called).  Then forget the expectations.
@@ -49,8 +58,9 @@ expect() {
     shift 2
     [ -f "$tmp/want.out" ] || : > "$tmp/want.out"
     [ -f "$tmp/want.err" ] || : > "$tmp/want.err"
-    "$@" > "$tmp/got.out" 2> "$tmp/got.err" < /dev/null
+    "$@" > "$tmp/got.out" 2> "$tmp/got.raw" < /dev/null
     status=$?
+    untime < "$tmp/got.raw" > "$tmp/got.err"
     ok=yes
     if [ "$status" != "$want_status" ]; then
         echo "$name: exit status $status, want $want_status"
@@ -215,7 +225,9 @@ want_out <<'EOF'
 [core:test] core: 1 test passed
 EOF
 want_err <<'EOF'
-hazrun: 7 succeeded (0 from cache), 0 failed, 0 skipped, 0 cancelled
+
+Tasks: 7 succeeded
+ Time: T
 EOF
 expect "demo: a run" 0 "$hazrun" -C "$tmp/demo" --no-cache
 
@@ -226,7 +238,9 @@ want_out <<'EOF'
 [core:test] core: 1 test passed
 EOF
 want_err <<'EOF'
-hazrun: 7 succeeded (0 from cache), 0 failed, 0 skipped, 0 cancelled
+
+Tasks: 7 succeeded
+ Time: T
 EOF
 expect "demo: first run fills the cache" 0 "$hazrun" -C "$tmp/demo"
 cp "$tmp/demo/app/out/app.txt" "$tmp/app.first"
@@ -236,7 +250,9 @@ want_out <<'EOF'
 [core:test] core: 1 test passed
 EOF
 want_err <<'EOF'
-hazrun: 7 succeeded (7 from cache), 0 failed, 0 skipped, 0 cancelled
+
+Tasks: 7 succeeded (7 cached)
+ Time: T
 EOF
 expect "demo: second run restores everything" 0 "$hazrun" -C "$tmp/demo"
 if cmp -s "$tmp/app.first" "$tmp/demo/app/out/app.txt"; then
@@ -247,9 +263,11 @@ fi
 
 want_err <<'EOF'
 hazrun: -j needs a number of jobs >= 1, got '0'
-usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [--output=live|buffered]
-              [--grace SECONDS] [--timeout SECONDS] [--no-cache]
-              [-h] [--version] [TARGET...]
+usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [-q | -v]
+              [--output=live|buffered] [--grace SECONDS]
+              [--timeout SECONDS] [--no-cache] [--summary FILE]
+              [--trace FILE] [-h] [--version] [TARGET...]
+       hazrun [-C DIR] [-f FILE] why TASK [--summary FILE]
        hazrun [-C DIR] [-f FILE] cache info|verify|clear
        hazrun [-C DIR] [-f FILE] cache clean [--dry-run] [--broken]
               [--max-age SECONDS] [--max-size BYTES[K|M|G]]
@@ -258,9 +276,11 @@ expect "-j 0" 2 "$hazrun" -C "$demo" -j 0
 
 want_err <<'EOF'
 hazrun: --output must be live or buffered, got 'loud'
-usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [--output=live|buffered]
-              [--grace SECONDS] [--timeout SECONDS] [--no-cache]
-              [-h] [--version] [TARGET...]
+usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [-q | -v]
+              [--output=live|buffered] [--grace SECONDS]
+              [--timeout SECONDS] [--no-cache] [--summary FILE]
+              [--trace FILE] [-h] [--version] [TARGET...]
+       hazrun [-C DIR] [-f FILE] why TASK [--summary FILE]
        hazrun [-C DIR] [-f FILE] cache info|verify|clear
        hazrun [-C DIR] [-f FILE] cache clean [--dry-run] [--broken]
               [--max-age SECONDS] [--max-size BYTES[K|M|G]]
@@ -269,9 +289,11 @@ expect "--output=loud" 2 "$hazrun" -C "$demo" --output=loud
 
 want_err <<'EOF'
 hazrun: --timeout needs seconds > 0, got '0'
-usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [--output=live|buffered]
-              [--grace SECONDS] [--timeout SECONDS] [--no-cache]
-              [-h] [--version] [TARGET...]
+usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [-q | -v]
+              [--output=live|buffered] [--grace SECONDS]
+              [--timeout SECONDS] [--no-cache] [--summary FILE]
+              [--trace FILE] [-h] [--version] [TARGET...]
+       hazrun [-C DIR] [-f FILE] why TASK [--summary FILE]
        hazrun [-C DIR] [-f FILE] cache info|verify|clear
        hazrun [-C DIR] [-f FILE] cache clean [--dry-run] [--broken]
               [--max-age SECONDS] [--max-size BYTES[K|M|G]]
@@ -280,9 +302,11 @@ expect "--timeout 0" 2 "$hazrun" -C "$demo" --timeout 0
 
 want_err <<'EOF'
 hazrun: --grace needs seconds >= 0, got '-1'
-usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [--output=live|buffered]
-              [--grace SECONDS] [--timeout SECONDS] [--no-cache]
-              [-h] [--version] [TARGET...]
+usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [-q | -v]
+              [--output=live|buffered] [--grace SECONDS]
+              [--timeout SECONDS] [--no-cache] [--summary FILE]
+              [--trace FILE] [-h] [--version] [TARGET...]
+       hazrun [-C DIR] [-f FILE] why TASK [--summary FILE]
        hazrun [-C DIR] [-f FILE] cache info|verify|clear
        hazrun [-C DIR] [-f FILE] cache clean [--dry-run] [--broken]
               [--max-age SECONDS] [--max-size BYTES[K|M|G]]
@@ -358,9 +382,11 @@ expect_match "an invalid graph" 2 err '^cycle\.hazfile:[0-9]+: .*cycle' \
 # --- usage ---------------------------------------------------------------------
 
 want_out <<'EOF'
-usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [--output=live|buffered]
-              [--grace SECONDS] [--timeout SECONDS] [--no-cache]
-              [-h] [--version] [TARGET...]
+usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [-q | -v]
+              [--output=live|buffered] [--grace SECONDS]
+              [--timeout SECONDS] [--no-cache] [--summary FILE]
+              [--trace FILE] [-h] [--version] [TARGET...]
+       hazrun [-C DIR] [-f FILE] why TASK [--summary FILE]
        hazrun [-C DIR] [-f FILE] cache info|verify|clear
        hazrun [-C DIR] [-f FILE] cache clean [--dry-run] [--broken]
               [--max-age SECONDS] [--max-size BYTES[K|M|G]]
@@ -374,20 +400,37 @@ PROJECT:TASK, or a task name meaning that task in every project.
   -j N               run at most N tasks at once (default: the
                      workspace's concurrency, else one per CPU)
   -n                 print the tasks that would run; run nothing
+  -q                 quiet: show only the output of tasks that fail,
+                     and the summary
+  -v                 print each command as it starts:
+                     [project:task] $ COMMAND
   --output=MODE      live (lines prefixed with [project:task]) or
                      buffered (each task's output in one block)
   --grace SECONDS    time between SIGTERM and SIGKILL on cancellation
   --timeout SECONDS  stop any task running longer (default: none)
   --no-cache         neither use nor fill the cache
+  --summary FILE     write a JSON summary of the run to FILE
+  --trace FILE       write a Chrome trace of the run to FILE
+                     (open it in Perfetto or chrome://tracing)
   -h, --help         print this help and exit
   --version          print the version and exit
+
+Task output goes to stdout and stderr; hazrun's own lines (-v, the
+summary) go to stderr.  On a terminal (stdout and stderr, TERM not
+dumb, NO_COLOR unset or empty) a status line [done/total] running:
+... stays below the output and the summary is in colour.
+
+`hazrun why TASK` prints what TASK's cache key is made of: its
+command, environment, input files and the output of the tasks it
+depends on (those must be in the cache).  With --summary FILE, a
+summary written by an earlier run, it also says what changed since.
 
 The cache lives in .haz/cache beside the hazfile.  `hazrun cache`
 reports on it (info), re-hashes every entry (verify; exit 1 when one is
 broken), removes it (clear), or removes broken entries and leftovers
 (clean, the default), entries older than --max-age, or the oldest
 entries until it fits --max-size; --dry-run only counts.  Name a task
-called cache as PROJECT:cache or after --.
+called cache or why as PROJECT:cache or after --.
 
 Exit status: 0 success, 1 a task failed or an internal error,
 2 invalid input or usage (nothing ran), 128+N cancelled by signal N
@@ -403,9 +446,11 @@ expect_match "--version" 0 out '^hazrun \(hazexec\) [0-9]+\.[0-9]+\.[0-9]+$' \
 
 want_err <<'EOF'
 hazrun: unknown option '-x'
-usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [--output=live|buffered]
-              [--grace SECONDS] [--timeout SECONDS] [--no-cache]
-              [-h] [--version] [TARGET...]
+usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [-q | -v]
+              [--output=live|buffered] [--grace SECONDS]
+              [--timeout SECONDS] [--no-cache] [--summary FILE]
+              [--trace FILE] [-h] [--version] [TARGET...]
+       hazrun [-C DIR] [-f FILE] why TASK [--summary FILE]
        hazrun [-C DIR] [-f FILE] cache info|verify|clear
        hazrun [-C DIR] [-f FILE] cache clean [--dry-run] [--broken]
               [--max-age SECONDS] [--max-size BYTES[K|M|G]]
@@ -414,9 +459,11 @@ expect "unknown option" 2 "$hazrun" -n -x
 
 want_err <<'EOF'
 hazrun: unknown option '--dry-run'
-usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [--output=live|buffered]
-              [--grace SECONDS] [--timeout SECONDS] [--no-cache]
-              [-h] [--version] [TARGET...]
+usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [-q | -v]
+              [--output=live|buffered] [--grace SECONDS]
+              [--timeout SECONDS] [--no-cache] [--summary FILE]
+              [--trace FILE] [-h] [--version] [TARGET...]
+       hazrun [-C DIR] [-f FILE] why TASK [--summary FILE]
        hazrun [-C DIR] [-f FILE] cache info|verify|clear
        hazrun [-C DIR] [-f FILE] cache clean [--dry-run] [--broken]
               [--max-age SECONDS] [--max-size BYTES[K|M|G]]
@@ -425,9 +472,11 @@ expect "unknown long option" 2 "$hazrun" --dry-run
 
 want_err <<'EOF'
 hazrun: option '-C' needs an argument
-usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [--output=live|buffered]
-              [--grace SECONDS] [--timeout SECONDS] [--no-cache]
-              [-h] [--version] [TARGET...]
+usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [-q | -v]
+              [--output=live|buffered] [--grace SECONDS]
+              [--timeout SECONDS] [--no-cache] [--summary FILE]
+              [--trace FILE] [-h] [--version] [TARGET...]
+       hazrun [-C DIR] [-f FILE] why TASK [--summary FILE]
        hazrun [-C DIR] [-f FILE] cache info|verify|clear
        hazrun [-C DIR] [-f FILE] cache clean [--dry-run] [--broken]
               [--max-age SECONDS] [--max-size BYTES[K|M|G]]
