@@ -45,7 +45,8 @@ static void fs_close(haz_cache_store *cs)
     haz__free(cs->ctx, s->ws);
     haz__free(cs->ctx, s->ws_real);
     haz__free(cs->ctx, s->root);
-    s->ws = s->ws_real = s->root = NULL;
+    haz__free(cs->ctx, s->root_real);
+    s->ws = s->ws_real = s->root = s->root_real = NULL;
 }
 
 static int fs_open(haz_cache_store *cs, const haz_cache_store_config *cfg)

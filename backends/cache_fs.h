@@ -34,6 +34,8 @@ typedef struct cfs_store {
     char *ws;                           /* workspace root, no trailing '/' */
     char *ws_real;                      /* its realpath */
     char *root;                         /* the cache directory */
+    char *root_real;                    /* its realpath, found by the
+                                           first restore (NULL before) */
     const haz_hash_methods *hash;
     haz_clock *clock;
     uint64_t counter;                   /* names of temporaries */

@@ -11,9 +11,11 @@
  *                         is also polled with waitpid every 100 ms, which
  *                         finds a leader that exited while a grandchild
  *                         keeps its pipes open;
- *   running, pipes at EOF polled at once, then with a backoff from 250 us
- *                         doubling to 100 ms (a child that closed its
- *                         output but keeps running);
+ *   running, pipes at EOF polled at once, up to 8 times with a
+ *                         sched_yield() between (its pipes close just
+ *                         before it becomes a zombie), then with a backoff
+ *                         from 100 us doubling to 100 ms (a child that
+ *                         closed its output but keeps running);
  *   reaped, pipes open    drained until EOF, at most 100 ms; then a final
  *                         sweep reads what is buffered (up to 1 MiB per
  *                         child) and the pipes are closed;
@@ -24,8 +26,8 @@
  * the shared state and bounds in backends/spawn_posix.h.
  *
  * In order: the select loop (settling children, the select itself); the
- * methods (open, close, spawn, signal, wait, max_children); the test hook
- * haz__posix_child_pid; the table.
+ * methods (open, close, spawn, signal, wait, max_children); the test hooks
+ * haz__posix_child_pid and haz__posix_spawner_counts; the table.
  */
 #include "internal.h"
 #include "fdutil.h"
@@ -308,7 +310,7 @@ static int px_spawn(haz_spawner *sp, const haz_spawn_plan *plan,
     pchild *c;
     char *task;
     pid_t pid;
-    int rfd[2] = {-1, -1}, rc;
+    int rfd[2] = {-1, -1}, rc, via = HAZ_POSIX_VIA_ARGV;
 
     if (plan == NULL || child == NULL || !plan_ok(plan))
         return haz__error(sp->ctx, HAZ_EINVAL, "%s: posix spawner: bad plan",
@@ -331,11 +333,12 @@ static int px_spawn(haz_spawner *sp, const haz_spawn_plan *plan,
     task = haz__strdup(sp->ctx, plan->task_id);
     if (task == NULL)
         return HAZ_ENOMEM;
-    rc = haz__posix_start(sp->ctx, plan, &pid, rfd);
+    rc = haz__posix_start(sp->ctx, plan, &pid, rfd, &via);
     if (rc != HAZ_OK) {
         haz__free(sp->ctx, task);
         return rc;
     }
+    ps->via[via]++;
     c = &ps->kids[ps->n_kids++];
     memset(c, 0, sizeof *c);
     c->id = ps->next_id++;
@@ -445,6 +448,16 @@ long haz__posix_child_pid(const haz_spawner *sp, haz_child child)
         return -1;
     i = find_kid(ps, child);
     return i == SIZE_MAX ? -1 : (long)ps->kids[i].pid;
+}
+
+int haz__posix_spawner_counts(const haz_spawner *sp, unsigned long *counts)
+{
+    const posix_spawner *ps = (const posix_spawner *)sp;
+
+    if (sp == NULL || sp->methods != &haz_spawner_posix)
+        return -1;
+    memcpy(counts, ps->via, sizeof ps->via);
+    return 0;
 }
 
 const haz_spawner_methods haz_spawner_posix = {

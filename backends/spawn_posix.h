@@ -83,8 +83,10 @@ int haz__sys_posix_spawn(pid_t *pid, const char *path,
 #define HAZ_POSIX_READ_MAX (64u * 1024u)    /* one read() */
 #define HAZ_POSIX_OPEN_POLL_NS HAZ_POSIX_MS(100) /* waitpid period, pipes
                                                     open */
-#define HAZ_POSIX_STEP_MIN_NS UINT64_C(250000)  /* after EOF on both pipes:
-                                                   backoff from ... */
+#define HAZ_POSIX_EOF_SPINS 8u              /* after EOF on both pipes:
+                                               waitpid, sched_yield, at
+                                               most this many times */
+#define HAZ_POSIX_STEP_MIN_NS UINT64_C(100000)  /* then a backoff from ... */
 #define HAZ_POSIX_STEP_MAX_NS HAZ_POSIX_MS(100) /* ... doubling to this */
 #define HAZ_POSIX_DRAIN_NS HAZ_POSIX_MS(100)   /* after the exit: EOF wait */
 #define HAZ_POSIX_SWEEP_BYTES (1024u * 1024u)  /* then at most this more */
@@ -97,6 +99,7 @@ typedef struct haz__pchild {
     char *task;
     unsigned reaped : 1;        /* its status is known (or lost: ECHILD) */
     unsigned sweeping : 1;      /* drain time is over: final reads */
+    unsigned spins;             /* yields left for an exit right after EOF */
     haz_exit_status status;
     int os_errno;
     uint64_t poll_at;           /* not reaped: next waitpid(WNOHANG) */
@@ -114,6 +117,7 @@ typedef struct haz__posix_spawner {
     unsigned char *buf;         /* HAZ_POSIX_BUF_SIZE bytes */
     size_t used;
     size_t turn;                /* round robin: where reading starts */
+    unsigned long via[4];       /* children started, by HAZ_POSIX_VIA_* */
 } haz__posix_spawner;
 
 /* One wait's output: where its events go. */
@@ -191,21 +195,69 @@ int haz__posix_resolve(haz_ctx *ctx, const haz_spawn_plan *p,
                        struct haz_buf *out);
 
 /* ------------------------------------------------------------------------
+ * The direct-exec fast path (backends/spawn_posix_fast.c,
+ * docs/spawner-posix.md section 2a).
+ * ---------------------------------------------------------------------- */
+
+/* haz__posix_sh_plain: 1 when the shell script is a plain command line
+ * (the byte and first-word rule), else 0. */
+int haz__posix_sh_plain(const char *script);
+
+/* What a direct start of a shell action uses; every pointer is owned
+ * (haz__posix_fast_free). */
+typedef struct haz__posix_fast {
+    char **argv;                /* the words, NULL-terminated */
+    size_t argc;
+    char *words;                /* the buffer argv points into */
+    char *path;                 /* the program found in PATH */
+    char **envp;                /* the plan's plus PWD; NULL: the plan's */
+    char *pwd;                  /* the "PWD=..." entry of envp */
+} haz__posix_fast;
+
+/* haz__posix_fast_prepare: when the plan is a shell action that may skip
+ * the shell (the whole rule, program lookup included), fill *fp and return
+ * 1; else return 0 with nothing held and the context untouched (the shell
+ * runs the script); or HAZ_ENOMEM. */
+int haz__posix_fast_prepare(haz_ctx *ctx, const haz_spawn_plan *plan,
+                            haz__posix_fast *fp);
+void haz__posix_fast_free(haz_ctx *ctx, haz__posix_fast *fp);
+
+/* haz__posix_spawner_use_shell: with on != 0, every shell action runs
+ * through /bin/sh (process-wide test switch, like use_fork). */
+void haz__posix_spawner_use_shell(int on);
+int haz__posix_shell_forced(void);
+
+/* How haz__posix_start started a child. */
+enum {
+    HAZ_POSIX_VIA_ARGV = 0,     /* an argv action */
+    HAZ_POSIX_VIA_SHELL = 1,    /* /bin/sh -c SCRIPT */
+    HAZ_POSIX_VIA_DIRECT = 2,   /* a shell action started directly */
+    HAZ_POSIX_VIA_RETRY = 3     /* a direct start failed; then the shell */
+};
+
+/* haz__posix_spawner_counts: how many children this spawner started each
+ * way (indexed by HAZ_POSIX_VIA_*), into counts[4].  0, or -1 when sp is
+ * not the posix spawner. */
+int haz__posix_spawner_counts(const haz_spawner *sp, unsigned long *counts);
+
+/* ------------------------------------------------------------------------
  * Starting a child (backends/spawn_posix_start.c).
  * ---------------------------------------------------------------------- */
 
 /*
  * haz__posix_start: check the plan's working directory, find the program,
  * make the two output pipes and start the child (posix_spawn, or fork+exec
- * where needed) in its own process group.  On success *pid is the child and
- * rfd[0], rfd[1] the non-blocking, close-on-exec read ends of its stdout and
- * stderr, both below FD_SETSIZE.  On failure nothing is left behind (no
+ * where needed) in its own process group; a shell action skips the shell
+ * when the fast path allows it.  On success *pid is the child, *via says
+ * how it was started (HAZ_POSIX_VIA_*), and rfd[0], rfd[1] are the
+ * non-blocking, close-on-exec read ends of its stdout and stderr, both
+ * below FD_SETSIZE.  On failure nothing is left behind (no
  * descriptor, no child) and the message is in ctx.
  * Returns 0 or HAZ_EINVAL (relative cwd, empty program), HAZ_ESPAWN,
  * HAZ_ELIMIT (a descriptor >= FD_SETSIZE), HAZ_ENOMEM.
  */
 int haz__posix_start(haz_ctx *ctx, const haz_spawn_plan *plan, pid_t *pid,
-                     int rfd[2]);
+                     int rfd[2], int *via);
 
 /* The read ends at or above this many descriptors are refused at spawn:
  * select() cannot watch them. */

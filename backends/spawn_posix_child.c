@@ -13,6 +13,7 @@
 #include "spawn_posix.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -54,6 +55,17 @@ int haz__pchild_reap(posix_spawner *ps, pchild *c, uint64_t now)
     do
         r = haz__sys_waitpid(c->pid, &st, WNOHANG);
     while (r == -1 && errno == EINTR);
+    /* Both pipes hit EOF: the child is normally exiting, but its pipes
+     * close before it becomes a zombie.  Give it the processor a few times
+     * rather than sleep a backoff step, so that short tasks are not held
+     * back (one yield is nearly always enough). */
+    while (r == 0 && c->spins > 0 && !haz__pchild_open(c)) {
+        c->spins--;
+        (void)sched_yield();
+        do
+            r = haz__sys_waitpid(c->pid, &st, WNOHANG);
+        while (r == -1 && errno == EINTR);
+    }
     if (r == 0) {
         if (haz__pchild_open(c)) {
             c->poll_at = later(now, HAZ_POSIX_OPEN_POLL_NS);
@@ -134,6 +146,7 @@ void haz__pchild_eof(pchild *c, uint64_t now)
     if (!c->reaped && !haz__pchild_open(c)) {
         c->poll_at = now;
         c->step = HAZ_POSIX_STEP_MIN_NS;
+        c->spins = HAZ_POSIX_EOF_SPINS;
     }
 }
 

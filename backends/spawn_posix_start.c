@@ -13,6 +13,11 @@
  * (docs/spawner-posix.md says where that last point depends on the
  * platform).
  *
+ * A shell action whose script is a plain command line is started without
+ * the shell when backends/spawn_posix_fast.c allows it; should that start
+ * fail, the same pipes serve a second start through /bin/sh, so that
+ * errors read exactly as they would without the fast path.
+ *
  * In order: descriptors; the posix_spawn path; the fork path; the failure
  * report and haz__posix_start.
  */
@@ -408,22 +413,40 @@ static int report(haz_ctx *ctx, const start_req *rq, int stage, int e)
     }
 }
 
+/* One start of rq: posix_spawn where usable, else fork+exec.  Returns 0
+ * or an errno, with *stage. */
+static int start_one(const start_req *rq, pid_t *pid, int *stage)
+{
+    int r = FALLBACK;
+
+#ifdef SPAWN_PATH
+    if (!haz__posix_fork_forced())
+        r = start_spawn(rq, pid, stage);
+#endif
+    if (r == FALLBACK)
+        r = start_fork(rq, pid, stage);
+    return r;
+}
+
 int haz__posix_start(haz_ctx *ctx, const haz_spawn_plan *plan, pid_t *pid,
-                     int rfd[2])
+                     int rfd[2], int *via)
 {
     static char *const no_env[] = {NULL};
     char *sh_argv[4];
     char **argv = NULL;
     int wfd[2] = {-1, -1};
-    int rc, r = FALLBACK, stage = ST_SETUP;
+    int rc, r, stage = ST_SETUP;
+    haz__posix_fast fast;
     start_req rq;
     haz_buf path;
     size_t i;
 
     memset(&rq, 0, sizeof rq);
+    memset(&fast, 0, sizeof fast);
     rq.task = plan->task_id;
     rq.cwd = plan->cwd;
     rq.envp = plan->envp != NULL ? (char *const *)plan->envp : no_env;
+    *via = HAZ_POSIX_VIA_ARGV;
     rc = haz__posix_check_cwd(ctx, plan->task_id, plan->cwd);
     if (rc != HAZ_OK)
         return rc;
@@ -435,6 +458,19 @@ int haz__posix_start(haz_ctx *ctx, const haz_spawn_plan *plan, pid_t *pid,
         sh_argv[3] = NULL;
         rq.argv = sh_argv;
         rq.prog = rq.path = "/bin/sh";
+        *via = HAZ_POSIX_VIA_SHELL;
+        rc = haz__posix_fast_prepare(ctx, plan, &fast);
+        if (rc < 0)
+            goto done;
+        if (rc == 1) {
+            rq.argv = fast.argv;
+            rq.prog = fast.argv[0];
+            rq.path = fast.path;
+            if (fast.envp != NULL)
+                rq.envp = fast.envp;
+            *via = HAZ_POSIX_VIA_DIRECT;
+        }
+        rc = HAZ_OK;
     } else {
         rc = haz__posix_resolve(ctx, plan, &path);
         if (rc != HAZ_OK)
@@ -462,12 +498,18 @@ int haz__posix_start(haz_ctx *ctx, const haz_spawn_plan *plan, pid_t *pid,
         rq.max_fd = m < 0 ? 1024 : m > 65536 ? 65536 : (int)m;
     }
 #endif
-#ifdef SPAWN_PATH
-    if (!haz__posix_fork_forced())
-        r = start_spawn(&rq, pid, &stage);
-#endif
-    if (r == FALLBACK)
-        r = start_fork(&rq, pid, &stage);
+    r = start_one(&rq, pid, &stage);
+    if (r != 0 && *via == HAZ_POSIX_VIA_DIRECT) {
+        /* No child ran (posix_spawn reports exec failures; the fork path's
+         * child is reaped and wrote nothing to the output pipes): let the
+         * shell run the script, with its own messages and exit codes. */
+        rq.argv = sh_argv;
+        rq.prog = rq.path = "/bin/sh";
+        rq.envp = plan->envp != NULL ? (char *const *)plan->envp : no_env;
+        *via = HAZ_POSIX_VIA_RETRY;
+        stage = ST_SETUP;
+        r = start_one(&rq, pid, &stage);
+    }
     haz__close(wfd[0]);
     haz__close(wfd[1]);
     if (r != 0) {
@@ -483,5 +525,6 @@ int haz__posix_start(haz_ctx *ctx, const haz_spawn_plan *plan, pid_t *pid,
 done:
     haz__free(ctx, argv);
     haz__buf_free(&path);
+    haz__posix_fast_free(ctx, &fast);
     return rc;
 }

@@ -5,10 +5,10 @@
  * The reader needs nothing but the C library.
  *
  * Strings are byte strings.  The writer copies valid UTF-8 as it is,
- * escapes '"', '\\' and the control characters (\n, \t ... or \u00XX,
- * and DEL as \u007f), and writes each byte that is not part of a valid
- * UTF-8 sequence as \u00XX, XX being the byte's value (0x80-0xff).  The
- * reader undoes exactly that: \u0080 to \u00ff become the single byte of
+ * escapes '"', '\\' and the control characters (\n, \t ... or \\u00XX,
+ * and DEL as \\u007f), and writes each byte that is not part of a valid
+ * UTF-8 sequence as \\u00XX, XX being the byte's value (0x80-0xff).  The
+ * reader undoes exactly that: \\u0080 to \\u00ff become the single byte of
  * that value, other escapes their UTF-8 encoding, so any byte string
  * written comes back identical.  (A generic JSON reader sees such a byte
  * as the Latin-1 character of the same value.)

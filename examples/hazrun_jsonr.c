@@ -8,7 +8,7 @@
  * input, nesting is limited to JSON_MAX_DEPTH, and every failure (bad
  * syntax, bad UTF-8, duplicate keys, running out of memory) ends the parse
  * with a message that gives the line and column; the partial tree is
- * freed.  The rules it enforces and the \u00XX convention for non-UTF-8
+ * freed.  The rules it enforces and the \\u00XX convention for non-UTF-8
  * bytes are in hazrun_json.h.  It depends on the C library only.
  */
 #ifndef _XOPEN_SOURCE
@@ -214,7 +214,7 @@ static size_t utf8_encode(unsigned long cp, unsigned char *u)
     return 4;
 }
 
-/* A \u escape at j->p (pointing at the 'u').  Appends the decoded bytes. */
+/* A \\u escape at j->p (pointing at the 'u').  Appends the decoded bytes. */
 static int unicode_escape(jp *j, sbuf *b)
 {
     const unsigned char *at = j->p - 1;

@@ -180,7 +180,7 @@ static void string_body(jw *w, const char *str)
                 put(w, (const char *)s + i, k);
                 i += k;
             } else {
-                /* Not UTF-8: the byte as \u00XX (hazrun_json.h). */
+                /* Not UTF-8: the byte as \\u00XX (hazrun_json.h). */
                 memcpy(e, "\\u00", 4);
                 e[4] = hex[c >> 4];
                 e[5] = hex[c & 15];

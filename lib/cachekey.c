@@ -413,18 +413,17 @@ static int list_add(haz_ctx *ctx, haz_pathlist *l, const char *path)
     return HAZ_OK;
 }
 
+/* The paths the input patterns of t name: glob matches (regular files when
+ * the walk saw them) and literals, looked at later (haz__task_inputs). */
 static int resolve(haz_ctx *ctx, const char *ws_root, const haz__gtask *t,
                    haz_pathlist *list)
 {
     const char *id = t->info.id ? t->info.id : "?";
-    haz_buf hp;
     size_t i, w;
     int rc = HAZ_OK;
 
-    haz__buf_init(&hp, ctx);
     for (i = 0; i < t->info.n_inputs && rc == HAZ_OK; i++) {
         const haz__gpattern *p = &t->inputs[i];
-        struct stat st;
 
         if (p->is_glob) {
             rc = haz__resolve_patterns(ctx, ws_root, p, 1, 0, list);
@@ -432,23 +431,8 @@ static int resolve(haz_ctx *ctx, const char *ws_root, const haz__gtask *t,
                 rc = prefix_error(ctx, rc, id);
             continue;
         }
-        if (host_path(&hp, ws_root, p->abs) != HAZ_OK) {
-            rc = HAZ_ENOMEM;
-        } else if (stat(hp.data, &st) != 0) {
-            if (errno == ENOENT || errno == ENOTDIR)
-                rc = haz__error(ctx, HAZ_ENOENT, "%s: input '%s' does not "
-                                "exist", id, p->abs);
-            else
-                rc = haz__error_os(ctx, HAZ_EIO, errno, "%s: cannot stat "
-                                   "input '%s'", id, p->abs);
-        } else if (!S_ISREG(st.st_mode)) {
-            rc = haz__error(ctx, HAZ_EEXIST, "%s: input '%s' is not a "
-                            "regular file", id, p->abs);
-        } else {
-            rc = list_add(ctx, list, p->abs);
-        }
+        rc = list_add(ctx, list, p->abs);
     }
-    haz__buf_free(&hp);
     if (rc != HAZ_OK || list->n < 2)
         return rc;
     qsort(list->v, list->n, sizeof(*list->v), cmp_strp);
@@ -486,15 +470,33 @@ int haz__task_inputs(haz_ctx *ctx, const haz_hash_methods *h,
     haz__buf_init(&hp, ctx);
     for (i = 0; rc == HAZ_OK && i < list.n; i++) {
         haz__input_file *f = &out->v[i];
+        const char *id = task->info.id ? task->info.id : "?";
+        struct stat st;
 
         if (host_path(&hp, ws_root, list.v[i]) != HAZ_OK) {
             rc = HAZ_ENOMEM;
             break;
         }
-        rc = haz__filestat_hash(fsrec, ctx, h, list.v[i], hp.data, f->hash,
-                                &f->id);
+        /* One stat serves the check and the input-hash record (a literal
+         * is not looked at before: a missing or odd one fails here). */
+        if (stat(hp.data, &st) != 0) {
+            if (errno == ENOENT || errno == ENOTDIR)
+                rc = haz__error(ctx, HAZ_ENOENT, "%s: input '%s' does not "
+                                "exist", id, list.v[i]);
+            else
+                rc = haz__error_os(ctx, HAZ_EIO, errno, "%s: cannot stat "
+                                   "input '%s'", id, list.v[i]);
+            break;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            rc = haz__error(ctx, HAZ_EEXIST, "%s: input '%s' is not a "
+                            "regular file", id, list.v[i]);
+            break;
+        }
+        rc = haz__filestat_hash_stat(fsrec, ctx, h, list.v[i], hp.data, &st,
+                                     f->hash, &f->id);
         if (rc != HAZ_OK) {
-            rc = prefix_error(ctx, rc, task->info.id ? task->info.id : "?");
+            rc = prefix_error(ctx, rc, id);
             break;
         }
         f->path = list.v[i];    /* the set takes the string */
@@ -523,7 +525,7 @@ int haz__input_set_changed(const char *ws_root, const haz__input_set *s,
         haz__fileid id;
 
         if (host_path(&hp, ws_root, s->v[i].path) != HAZ_OK) {
-            changed = 1;        /* out of memory: assume the worst */
+            changed = HAZ_ENOMEM;
             break;
         }
         if (stat(hp.data, &st) != 0) {

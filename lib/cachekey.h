@@ -144,7 +144,8 @@ int haz__task_inputs(haz_ctx *ctx, const haz_hash_methods *h,
  * haz__input_set_changed: stat every file of `s` again (under ws_root) and
  * return 1 when any of them differs from the status its hash was taken
  * from (or is gone), else 0; *which (if not NULL) then points at the first
- * changed path inside `s`.  Lets the scheduler refuse to store a result
+ * changed path inside `s`.  Returns HAZ_ENOMEM when memory ran out before
+ * the answer was known.  Lets the scheduler refuse to store a result
  * whose inputs changed while the task ran (reliability test C13).
  */
 int haz__input_set_changed(const char *ws_root, const haz__input_set *s,

@@ -162,6 +162,8 @@ struct haz__filestat {
     size_t n, cap;
     haz_strmap map;             /* path -> index into v */
     unsigned long reads;
+    int dirty;                  /* changed since loaded (else save has
+                                   nothing to write) */
 };
 
 static fs_entry *entry_find(haz__filestat *fs, const char *path)
@@ -432,8 +434,9 @@ static int new_temp(haz__filestat *fs, int set_epoch)
     return HAZ_OK;
 }
 
-int haz__filestat_open(haz_ctx *ctx, const char *cache_dir,
-                       const haz_hash_methods *h, haz__filestat **out)
+static int record_open(haz_ctx *ctx, const char *cache_dir,
+                       const haz_hash_methods *h, int writable,
+                       haz__filestat **out)
 {
     haz__filestat *fs;
     char *path = NULL, *data = NULL;
@@ -468,7 +471,7 @@ int haz__filestat_open(haz_ctx *ctx, const char *cache_dir,
         return HAZ_ENOMEM;
     }
     haz__free(ctx, data);
-    if (haz__mkdir_p(cache_dir, 0777) == 0 &&
+    if (writable && haz__mkdir_p(cache_dir, 0777) == 0 &&
         new_temp(fs, 1) == HAZ_ENOMEM) {
         haz__filestat_close(fs);
         return HAZ_ENOMEM;
@@ -478,10 +481,32 @@ int haz__filestat_open(haz_ctx *ctx, const char *cache_dir,
     return HAZ_OK;
 }
 
+int haz__filestat_open(haz_ctx *ctx, const char *cache_dir,
+                       const haz_hash_methods *h, haz__filestat **out)
+{
+    return record_open(ctx, cache_dir, h, 1, out);
+}
+
+int haz__filestat_open_readonly(haz_ctx *ctx, const char *cache_dir,
+                                const haz_hash_methods *h,
+                                haz__filestat **out)
+{
+    return record_open(ctx, cache_dir, h, 0, out);
+}
+
 int haz__filestat_hash(haz__filestat *fs, haz_ctx *ctx,
                        const haz_hash_methods *h, const char *path,
                        const char *host_path, unsigned char *digest,
                        haz__fileid *id)
+{
+    return haz__filestat_hash_stat(fs, ctx, h, path, host_path, NULL, digest,
+                                   id);
+}
+
+int haz__filestat_hash_stat(haz__filestat *fs, haz_ctx *ctx,
+                            const haz_hash_methods *h, const char *path,
+                            const char *host_path, const struct stat *now,
+                            unsigned char *digest, haz__fileid *id)
 {
     struct stat st;
     haz__fileid cur;
@@ -493,8 +518,10 @@ int haz__filestat_hash(haz__filestat *fs, haz_ctx *ctx,
     if (fs != NULL) {
         e = entry_find(fs, path);
         if (e != NULL && !e->dead) {
-            if (stat(host_path, &st) == 0 && S_ISREG(st.st_mode)) {
-                haz__fileid_of(&st, &cur);
+            if (now == NULL && stat(host_path, &st) == 0)
+                now = &st;
+            if (now != NULL && S_ISREG(now->st_mode)) {
+                haz__fileid_of(now, &cur);
                 if (haz__filestat_trusted(&e->id, e->epoch, &cur)) {
                     memcpy(digest, e->hash, h->digest_len);
                     if (id != NULL)
@@ -507,8 +534,10 @@ int haz__filestat_hash(haz__filestat *fs, haz_ctx *ctx,
     }
     rc = haz__file_hash(ctx, h, host_path, path, digest, &cur, &stable);
     if (rc != HAZ_OK) {
-        if (e != NULL)
+        if (e != NULL && !e->dead) {
             e->dead = 1;
+            fs->dirty = 1;
+        }
         return rc;
     }
     if (id != NULL)
@@ -516,8 +545,10 @@ int haz__filestat_hash(haz__filestat *fs, haz_ctx *ctx,
     if (fs == NULL || fs->epoch == NO_EPOCH)
         return HAZ_OK;
     if (!stable || !path_recordable(path, strlen(path))) {
-        if (e != NULL)
+        if (e != NULL && !e->dead) {
             e->dead = 1;
+            fs->dirty = 1;
+        }
         return HAZ_OK;
     }
     if (e == NULL && (e = entry_add(fs, path, strlen(path))) == NULL)
@@ -526,6 +557,7 @@ int haz__filestat_hash(haz__filestat *fs, haz_ctx *ctx,
     e->epoch = fs->epoch;
     memcpy(e->hash, digest, h->digest_len);
     e->dead = 0;
+    fs->dirty = 1;
     return HAZ_OK;
 }
 
@@ -590,6 +622,16 @@ int haz__filestat_save(haz__filestat *fs)
         return haz__error(fs->ctx, HAZ_ESTATE,
                           "the input-hash record in '%s' is read-only",
                           fs->dir);
+    if (!fs->dirty) {
+        /* Nothing changed since it was loaded (or saved): the record on
+         * disk says it all already. */
+        if (fs->tmp != NULL) {
+            (void)unlink(fs->tmp);
+            haz__free(fs->ctx, fs->tmp);
+            fs->tmp = NULL;
+        }
+        return HAZ_OK;
+    }
     if (fs->tmp == NULL && (rc = new_temp(fs, 0)) != HAZ_OK)
         return rc == HAZ_ENOMEM ? rc
                : haz__error_os(fs->ctx, HAZ_EIO, errno, "cannot create a "
@@ -613,6 +655,7 @@ int haz__filestat_save(haz__filestat *fs)
         (void)unlink(fs->tmp);
     } else {
         (void)haz__fsync_dir(fs->dir);
+        fs->dirty = 0;
     }
     haz__free(fs->ctx, fs->tmp);
     fs->tmp = NULL;

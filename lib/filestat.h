@@ -81,6 +81,15 @@ int haz__filestat_open(haz_ctx *ctx, const char *cache_dir,
                        const haz_hash_methods *h, haz__filestat **out);
 
 /*
+ * haz__filestat_open_readonly: as haz__filestat_open, but the record is
+ * only read: no temporary is made, no new hash is recorded, and it cannot
+ * be saved (a dry run, haz_run_probe).
+ */
+int haz__filestat_open_readonly(haz_ctx *ctx, const char *cache_dir,
+                                const haz_hash_methods *h,
+                                haz__filestat **out);
+
+/*
  * haz__filestat_hash: the content hash of the file at `host_path`, known
  * in the record under the workspace path `path`.  When the record holds a
  * trusted entry for the file's current identity the hash comes from it
@@ -95,9 +104,19 @@ int haz__filestat_hash(haz__filestat *fs, haz_ctx *ctx,
                        const char *host_path, unsigned char *digest,
                        haz__fileid *id);
 
+/* haz__filestat_hash_stat: the same, with `now` the status of host_path
+ * that the caller has just taken with stat(2) (NULL: taken here), so that
+ * a file whose record is trusted costs one stat in all. */
+int haz__filestat_hash_stat(haz__filestat *fs, haz_ctx *ctx,
+                            const haz_hash_methods *h, const char *path,
+                            const char *host_path, const struct stat *now,
+                            unsigned char *digest, haz__fileid *id);
+
 /*
  * haz__filestat_save: write the record to cache_dir/filestat atomically
  * (the session's temporary file, fsync, rename, fsync of the directory).
+ * A record that did not change since it was loaded (or last saved) is not
+ * written again: the session's temporary is removed and that is success.
  * Saving twice is allowed; the second save starts a new temporary.
  * Returns 0 or one of: HAZ_ESTATE (the session has no temporary file),
  * HAZ_EIO, HAZ_ENOMEM.  On failure the old record is left as it was.

@@ -17,6 +17,7 @@
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
+#include "compat.h"
 
 #include <stdarg.h>
 #include <stddef.h>

@@ -5,12 +5,15 @@
  * hard edges, canonical order among the ready ones); a task's key is
  * derived exactly as the scheduler derives it (lib/cachekey.c), with its
  * hard predecessors' stream hashes taken from their entries' manifests.
- * Nothing is restored, stored or run, and no input-hash record is written.
+ * Nothing is restored, stored or run, and no input-hash record is written:
+ * the record of the cache directory is only read, so that an input a run
+ * hashed before is not read again (lib/filestat.h).
  * haz_run_explain, which lists the components of one task's key, uses the
  * same probe to find its predecessors' stream hashes in the cache.
  */
 #include "internal.h"
 #include "cachekey.h"
+#include "filestat.h"
 #include "graph_private.h"
 
 #include <stdlib.h>
@@ -44,6 +47,7 @@ typedef struct probe {
     const char *root;
     const char *const *host_env;
     haz_probe *out;
+    haz__filestat *fsrec;    /* the input-hash record, read-only, or NULL */
     probe_hashes *hh;        /* n entries */
     haz__pred_hashes *preds; /* scratch, n entries at most */
 } probe;
@@ -70,7 +74,7 @@ static int probe_task(probe *p, size_t i)
         memcpy(p->preds[k].stderr_hash, p->hh[d].err, p->hash->digest_len);
     }
     rc = haz__task_cache_key(p->ctx, p->hash, p->root, t, p->host_env,
-                             p->preds, t->info.n_deps, NULL, NULL, key);
+                             p->preds, t->info.n_deps, p->fsrec, NULL, key);
     if (rc == HAZ_ENOMEM)
         return rc;
     if (rc != 0) {
@@ -89,6 +93,31 @@ static int probe_task(probe *p, size_t i)
     m->entry_free(p->cfg->cache, e);
     p->out[i] = HAZ_PROBE_HIT;
     return HAZ_OK;
+}
+
+/* The input-hash record of the run's cache directory (as the scheduler
+ * finds it), opened read-only; NULL when there is none.  Only running out
+ * of memory is an error. */
+static int record_open(haz_ctx *ctx, const haz_run_options *opt,
+                       const haz_hash_methods *h, haz__filestat **out)
+{
+    haz_buf dir;
+    int rc;
+
+    *out = NULL;
+    haz__buf_init(&dir, ctx);
+    if (opt->cache_dir != NULL)
+        rc = haz__buf_puts(&dir, opt->cache_dir);
+    else
+        rc = haz__buf_printf(&dir, "%s/.haz/cache",
+                             strcmp(opt->workspace_root, "/") == 0
+                                 ? "" : opt->workspace_root);
+    if (rc == HAZ_OK && dir.data[0] == '/')
+        rc = haz__filestat_open_readonly(ctx, dir.data, h, out);
+    haz__buf_free(&dir);
+    if (rc != HAZ_ENOMEM)
+        haz__error_clear(ctx);
+    return rc == HAZ_ENOMEM ? rc : HAZ_OK;
 }
 
 /*
@@ -133,6 +162,8 @@ static int probe_run(haz_ctx *ctx, const haz_run_config *cfg, haz_probe *out,
     p.root = opt->workspace_root;
     p.host_env = opt->host_env;
     p.out = out;
+    if (record_open(ctx, opt, p.hash, &p.fsrec) != HAZ_OK)
+        return haz__error(ctx, HAZ_ENOMEM, "haz_run_probe: out of memory");
     p.hh = hh != NULL ? hh : haz__calloc(ctx, p.n, sizeof(*p.hh));
     p.preds = haz__calloc(ctx, p.n, sizeof(*p.preds));
     pend = haz__calloc(ctx, p.n, sizeof(*pend));
@@ -158,6 +189,7 @@ static int probe_run(haz_ctx *ctx, const haz_run_config *cfg, haz_probe *out,
                 queue[tail++] = ti->dependents[k];
     }
 done:
+    haz__filestat_close(p.fsrec);
     if (hh == NULL)
         haz__free(ctx, p.hh);
     haz__free(ctx, p.preds);
@@ -328,6 +360,7 @@ int haz_run_explain(haz_ctx *ctx, const haz_run_config *cfg,
     haz__key_envitem *items = NULL;
     haz__key_input *ki = NULL;
     haz__pred_hashes *ph = NULL;
+    haz__filestat *rec = NULL;
     haz__key_action act;
     haz__key_env env;
     size_t n_all, i, n_items = 0;
@@ -376,7 +409,10 @@ int haz_run_explain(haz_ctx *ctx, const haz_run_config *cfg,
     if (rc == HAZ_OK)
         rc = explain_preds(e, cfg, result, t, all, n_all, h);
     if (rc == HAZ_OK)
-        rc = haz__task_inputs(ctx, h, opt->workspace_root, t, NULL, &set);
+        rc = record_open(ctx, opt, h, &rec);
+    if (rc == HAZ_OK)
+        rc = haz__task_inputs(ctx, h, opt->workspace_root, t, rec, &set);
+    haz__filestat_close(rec);
     env.allow = t->info.env_from_host;
     env.n_allow = t->info.n_env_from_host;
     env.host = opt->host_env;

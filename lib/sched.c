@@ -940,8 +940,14 @@ static int store_result(sched *s, size_t i)
     size_t k, rl = strcmp(s->root, "/") == 0 ? 0 : strlen(s->root);
     int rc = 0;
 
-    if (s->store == NULL || !o->has_key ||
-        haz__input_set_changed(s->root, &t->inputs, NULL))
+    if (s->store == NULL || !o->has_key)
+        return 0;
+    rc = haz__input_set_changed(s->root, &t->inputs, NULL);
+    if (rc == HAZ_ENOMEM) {
+        alloc_fail(s);          /* not a silent "changed": never stored */
+        return 1;
+    }
+    if (rc != 0)
         return 0;
     if (o->n_outputs > 0) {
         outs = haz__calloc(s->ctx, o->n_outputs, sizeof(*outs));

@@ -843,7 +843,8 @@ static void test_err_workspace_values(void)
         CHECK_FMT("hazfile:2: concurrency must be 'auto' or an integer >= 1,"
                   " got '%s'\n", bad_conc[i],
                   "[workspace]\nconcurrency = %s\n");
-    snprintf(buf, sizeof buf, "%lu", (unsigned long)UINT_MAX + 1);
+    /* unsigned long long: UINT_MAX + 1 wraps to 0 where long is 32 bits */
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)UINT_MAX + 1);
     CHECK_FMT("hazfile:2: concurrency must be at most 4294967295, "
               "got '%s'\n", buf, "[workspace]\nconcurrency = %s\n");
     CHECK_FMT("hazfile:2: concurrency must be at most 4294967295, "

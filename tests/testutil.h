@@ -30,6 +30,7 @@
 #include <CUnit/Basic.h>
 
 #include "hazexec.h"
+#include "compat.h"             /* declarations the platform hides */
 
 /*
  * HAZ_TEST_SUITE(name, tests): a CU_SuiteInfo entry with no init, cleanup or
