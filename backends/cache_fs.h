@@ -39,6 +39,8 @@ typedef struct cfs_store {
     const haz_hash_methods *hash;
     haz_clock *clock;
     uint64_t counter;                   /* names of temporaries */
+    char rnd[17];                       /* random hex for restore staging
+                                           names, drawn once ("" before) */
 } cfs_store;
 
 /* A parsed manifest.  Paths point into `text`, which the manifest owns. */

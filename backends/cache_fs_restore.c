@@ -449,7 +449,7 @@ static int publish_one(rctx *r, size_t i, haz_buf *src, haz_buf *target)
 int cfs_restore(haz_cache_store *cs, haz_cache_entry *entry)
 {
     rctx r;
-    char hex[2 * HAZ_HASH_MAX_DIGEST + 1], rnd[17];
+    char hex[2 * HAZ_HASH_MAX_DIGEST + 1];
     unsigned char *out = NULL, *err = NULL, state_local[64];
     haz_buf src, target;
     size_t i, n, todo = 0;
@@ -505,9 +505,13 @@ int cfs_restore(haz_cache_store *cs, haz_cache_entry *entry)
     }
     /* Phase 3. */
     if (rc == HAZ_OK && todo > 0) {
-        haz__random_hex(rnd, 8, ++r.s->counter);
-        if (haz__buf_printf(&r.stage, "%s/%s%s-%s-", r.s->root,
-                            CFS_RESTORE_PREFIX, hex, rnd) != HAZ_OK)
+        /* <random>: 64 random bits drawn once per store, then a counter
+         * (O_EXCL still refuses any name that exists). */
+        if (r.s->rnd[0] == '\0')
+            haz__random_hex(r.s->rnd, 8, (uint64_t)(uintptr_t)r.s);
+        if (haz__buf_printf(&r.stage, "%s/%s%s-%s%lx-", r.s->root,
+                            CFS_RESTORE_PREFIX, hex, r.s->rnd,
+                            (unsigned long)++r.s->counter) != HAZ_OK)
             rc = HAZ_ENOMEM;
     }
     for (i = 0; i < n && rc == HAZ_OK; i++)

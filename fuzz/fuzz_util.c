@@ -18,11 +18,12 @@ const char *haz_fuzz_input_name = NULL;
 
 void haz_fuzz_fail(const char *file, int line, const char *cond)
 {
-    fprintf(stderr, "%s:%d: fuzz invariant broken: %s%s%s\n", file, line,
-            cond, haz_fuzz_input_name != NULL ? " (input " : "",
-            haz_fuzz_input_name != NULL ? haz_fuzz_input_name : "");
     if (haz_fuzz_input_name != NULL)
-        fputs(")\n", stderr);
+        fprintf(stderr, "%s:%d: fuzz invariant broken: %s (input %s)\n",
+                file, line, cond, haz_fuzz_input_name);
+    else
+        fprintf(stderr, "%s:%d: fuzz invariant broken: %s\n", file, line,
+                cond);
     fflush(stderr);
     abort();
 }
