@@ -18,6 +18,7 @@
 #include "internal.h"
 #include "cache_fs.h"
 #include "fsutil.h"
+#include "sys.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -117,7 +118,7 @@ static int check_file(haz_ctx *ctx, const char *path, uint64_t size)
 {
     struct stat st;
 
-    if (lstat(path, &st) != 0) {
+    if (haz__io_lstat(path, &st) != 0) {
         if (errno == ENOENT || errno == ENOTDIR)
             return 1;
         return haz__error_os(ctx, HAZ_EIO, errno, "cannot stat '%s'", path);

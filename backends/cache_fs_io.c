@@ -13,6 +13,7 @@
 #include "cache_fs.h"
 #include "fdutil.h"
 #include "fsutil.h"
+#include "sys.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -81,7 +82,7 @@ int cfs_copy(haz_ctx *ctx, const haz_hash_methods *h, int in, int out,
             break;
         h->update(hs, buf, (size_t)got);
         total += (uint64_t)got;
-        if (out >= 0 && haz__write_all(out, buf, (size_t)got) != 0) {
+        if (out >= 0 && haz__io_write_all(out, buf, (size_t)got) != 0) {
             rc = -1;
             e = errno;
             break;
@@ -114,21 +115,21 @@ int cfs_hash_file(haz_ctx *ctx, const haz_hash_methods *h, const char *path,
                               "symbolic link", path);
         return haz__error_os(ctx, HAZ_EIO, errno, "cannot open '%s'", path);
     }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+    if (haz__io_fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
         (uint64_t)st.st_size != size) {
-        haz__close(fd);
+        haz__io_close_quiet(fd);
         return haz__error(ctx, HAZ_ECORRUPT, "'%s' is not a regular file of "
                           "%llu bytes", path, (unsigned long long)size);
     }
     if (cfs_copy(ctx, h, fd, -1, size, &n, got) != 0) {
         int e = errno;
 
-        haz__close(fd);
+        haz__io_close_quiet(fd);
         if (e == ENOMEM)
             return haz__error(ctx, HAZ_ENOMEM, "out of memory");
         return haz__error_os(ctx, HAZ_EIO, e, "cannot read '%s'", path);
     }
-    haz__close(fd);
+    haz__io_close_quiet(fd);
     if (n != size || memcmp(got, hash, h->digest_len) != 0)
         return haz__error(ctx, HAZ_ECORRUPT, "'%s' does not match its "
                           "recorded size and hash", path);
@@ -149,7 +150,7 @@ int cfs_unique_dir(haz_buf *b, const char *parent, const char *prefix,
             errno = ENOMEM;
             return -1;
         }
-        if (mkdir(b->data, 0777) == 0)
+        if (haz__io_mkdir(b->data, 0777) == 0)
             return 0;
         if (errno != EEXIST)
             return -1;
@@ -174,7 +175,7 @@ int cfs_remove_dir(haz_ctx *ctx, const char *parent, const char *path,
             errno = ENOMEM;
             return -1;
         }
-        if (rename(path, del.data) == 0) {
+        if (haz__io_rename(path, del.data) == 0) {
             rc = haz__rmtree(del.data);
             break;
         }

@@ -17,6 +17,7 @@
 #include "cache_fs.h"
 #include "filestat.h"
 #include "fsutil.h"
+#include "sys.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -188,7 +189,8 @@ static int judge(scan *sc, ment *e)
             }
             e->broken = rc != HAZ_OK;
         } else {
-            e->broken = lstat(b.data, &st) != 0 || !S_ISREG(st.st_mode) ||
+            e->broken = haz__io_lstat(b.data, &st) != 0 ||
+                        !S_ISREG(st.st_mode) ||
                         (uint64_t)st.st_size != size;
         }
         haz__buf_free(&b);
@@ -199,13 +201,13 @@ static int judge(scan *sc, ment *e)
 
 static int scan_shard(scan *sc, const char *shard, const char *name)
 {
-    DIR *d = opendir(shard);
+    DIR *d = haz__io_opendir(shard);
     struct dirent *de;
     int rc = HAZ_OK;
 
     if (d == NULL)
         return HAZ_OK;          /* best effort (AUX-028) */
-    while (rc == HAZ_OK && (de = readdir(d)) != NULL) {
+    while (rc == HAZ_OK && (de = haz__io_readdir(d)) != NULL) {
         struct stat st;
         ment *e;
         char *path;
@@ -217,7 +219,7 @@ static int scan_shard(scan *sc, const char *shard, const char *name)
             rc = HAZ_ENOMEM;
             break;
         }
-        if (lstat(path, &st) != 0) {
+        if (haz__io_lstat(path, &st) != 0) {
             haz__free(sc->ctx, path);
             continue;
         }
@@ -269,7 +271,7 @@ static int scan_shard(scan *sc, const char *shard, const char *name)
 
 static int do_scan(scan *sc)
 {
-    DIR *d = opendir(sc->root);
+    DIR *d = haz__io_opendir(sc->root);
     struct dirent *de;
     int rc = HAZ_OK;
 
@@ -279,7 +281,7 @@ static int do_scan(scan *sc)
         return haz__error_os(sc->ctx, HAZ_EIO, errno, "cannot read the "
                              "cache directory '%s'", sc->root);
     }
-    while (rc == HAZ_OK && (de = readdir(d)) != NULL) {
+    while (rc == HAZ_OK && (de = haz__io_readdir(d)) != NULL) {
         struct stat st;
         char *path = join(sc->ctx, sc->root, de->d_name);
 
@@ -288,7 +290,7 @@ static int do_scan(scan *sc)
             break;
         }
         if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
-            lstat(path, &st) == 0) {
+            haz__io_lstat(path, &st) == 0) {
             if (starts(de->d_name, CFS_RESTORE_PREFIX) ||
                 starts(de->d_name, CFS_DEL_PREFIX) ||
                 starts(de->d_name, HAZ__FILESTAT_TMP_PREFIX))

@@ -43,6 +43,7 @@
 #include "cache_fs.h"
 #include "fdutil.h"
 #include "fsutil.h"
+#include "sys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -209,17 +210,17 @@ static int walk_parents(rctx *r, const char *wpath, int create)
             continue;
         if (ws_join(r, wpath, i) != HAZ_OK)
             return HAZ_ENOMEM;
-        if (lstat(r->a.data, &st) != 0) {
+        if (haz__io_lstat(r->a.data, &st) != 0) {
             if (errno != ENOENT)
                 return haz__error_os(r->ctx, HAZ_EIO, errno, "cannot "
                                      "restore '%s': '%s'", wpath, r->a.data);
             if (!create)
                 return HAZ_OK;
-            if (mkdir(r->a.data, 0777) != 0 && errno != EEXIST)
+            if (haz__io_mkdir(r->a.data, 0777) != 0 && errno != EEXIST)
                 return haz__error_os(r->ctx, HAZ_EIO, errno, "cannot "
                                      "restore '%s': cannot create '%s'",
                                      wpath, r->a.data);
-            if (lstat(r->a.data, &st) != 0)
+            if (haz__io_lstat(r->a.data, &st) != 0)
                 return haz__error_os(r->ctx, HAZ_EIO, errno, "cannot "
                                      "restore '%s': '%s'", wpath, r->a.data);
         }
@@ -228,7 +229,7 @@ static int walk_parents(rctx *r, const char *wpath, int create)
             rc = check_real(r, r->a.data, wpath);
             if (rc != HAZ_OK)
                 return rc;
-            if (stat(r->a.data, &st) != 0)
+            if (haz__io_stat(r->a.data, &st) != 0)
                 return haz__error_os(r->ctx, HAZ_EIO, errno, "cannot "
                                      "restore '%s': '%s'", wpath, r->a.data);
         }
@@ -272,7 +273,7 @@ static int same_content(rctx *r, const haz_cache_output *o,
     if (fd == -1)
         return 0;
     /* The very file lstat saw (not one swapped in since). */
-    if (fstat(fd, &fst) == 0 && S_ISREG(fst.st_mode) &&
+    if (haz__io_fstat(fd, &fst) == 0 && S_ISREG(fst.st_mode) &&
         fst.st_dev == st->st_dev && fst.st_ino == st->st_ino &&
         (uint64_t)fst.st_size == o->size) {
         if (cfs_copy(r->ctx, h, fd, -1, o->size, &size, got) != 0)
@@ -280,7 +281,7 @@ static int same_content(rctx *r, const haz_cache_output *o,
         else
             rc = size == o->size && memcmp(got, o->hash, h->digest_len) == 0;
     }
-    haz__close(fd);
+    haz__io_close_quiet(fd);
     return rc;
 }
 
@@ -297,7 +298,7 @@ static int check_target(rctx *r, size_t i)
     rc = walk_parents(r, o->path, 0);
     if (rc == HAZ_OK && ws_join(r, o->path, strlen(o->path)) != HAZ_OK)
         rc = HAZ_ENOMEM;
-    if (rc != HAZ_OK || lstat(r->a.data, &st) != 0)
+    if (rc != HAZ_OK || haz__io_lstat(r->a.data, &st) != 0)
         return rc;
     if (S_ISDIR(st.st_mode))
         return haz__error(r->ctx, HAZ_EIO, "cannot restore '%s': a "
@@ -338,9 +339,9 @@ static int stage_one(rctx *r, size_t i)
         return haz__error_os(r->ctx, HAZ_EIO, errno, "cannot open '%s'",
                              r->a.data);
     }
-    if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode) ||
+    if (haz__io_fstat(in, &st) != 0 || !S_ISREG(st.st_mode) ||
         (uint64_t)st.st_size != o->size) {
-        haz__close(in);
+        haz__io_close_quiet(in);
         return haz__error(r->ctx, HAZ_ECORRUPT, "blob '%s' is not a regular "
                           "file of %llu bytes", r->a.data,
                           (unsigned long long)o->size);
@@ -348,11 +349,11 @@ static int stage_one(rctx *r, size_t i)
     r->b.len = 0;
     if (haz__buf_printf(&r->b, "%s%lu", r->stage.data,
                         (unsigned long)i) != HAZ_OK) {
-        haz__close(in);
+        haz__io_close_quiet(in);
         return HAZ_ENOMEM;
     }
-    out = haz__open_cloexec(r->b.data, O_WRONLY | O_CREAT | O_EXCL |
-                            O_NOFOLLOW, 0600);
+    out = haz__io_open(r->b.data, O_WRONLY | O_CREAT | O_EXCL |
+                       O_NOFOLLOW, 0600);
     if (out != -1)
         r->state[i] = OUT_STAGED;
     if (out == -1 || cfs_copy(r->ctx, h, in, out, o->size, &size, got) != 0) {
@@ -361,12 +362,12 @@ static int stage_one(rctx *r, size_t i)
     } else if (size != o->size || memcmp(got, o->hash, h->digest_len) != 0) {
         rc = haz__error(r->ctx, HAZ_ECORRUPT, "blob '%s' does not match its "
                         "recorded size and hash", r->a.data);
-    } else if (fchmod(out, (mode_t)(o->mode & 0777u)) != 0) {
+    } else if (haz__io_fchmod(out, o->mode & 0777u) != 0) {
         rc = haz__error_os(r->ctx, HAZ_EIO, errno, "cannot stage '%s'",
                            r->a.data);
     }
-    haz__close(in);
-    if (out != -1 && close(out) != 0 && errno != EINTR && rc == HAZ_OK)
+    haz__io_close_quiet(in);
+    if (out != -1 && haz__io_close(out) != 0 && errno != EINTR && rc == HAZ_OK)
         rc = haz__error_os(r->ctx, HAZ_EIO, errno, "cannot stage '%s'",
                            r->a.data);
     return rc;
@@ -395,23 +396,23 @@ static int publish_copy(rctx *r, const char *src, const char *parent,
         return HAZ_ENOMEM;
     in = haz__open_read(src, 1);
     if (in != -1)
-        out = haz__open_cloexec(tmp.data, O_WRONLY | O_CREAT | O_EXCL |
-                                O_NOFOLLOW, 0600);
+        out = haz__io_open(tmp.data, O_WRONLY | O_CREAT | O_EXCL |
+                           O_NOFOLLOW, 0600);
     if (out != -1 && cfs_copy(r->ctx, h, in, out, o->size, &size, d) == 0) {
         if (size != o->size || memcmp(d, o->hash, h->digest_len) != 0)
             errno = EIO;        /* the staged file changed under us */
-        else if (fchmod(out, (mode_t)(o->mode & 0777u)) == 0 &&
-                 rename(tmp.data, target) == 0)
+        else if (haz__io_fchmod(out, o->mode & 0777u) == 0 &&
+                 haz__io_rename(tmp.data, target) == 0)
             rc = 0;
     }
     if (rc != 0) {
         rc = haz__error_os(r->ctx, HAZ_EIO, errno, "cannot restore '%s'",
                            target);
         if (out != -1)
-            (void)unlink(tmp.data);
+            (void)haz__remove_file(tmp.data);
     }
-    haz__close(in);
-    haz__close(out);
+    haz__io_close_quiet(in);
+    haz__io_close_quiet(out);
     haz__buf_free(&tmp);
     return rc;
 }
@@ -432,7 +433,7 @@ static int publish_one(rctx *r, size_t i, haz_buf *src, haz_buf *target)
         haz__buf_printf(target, "%s/%s", strcmp(r->b.data, "/") ?
                         r->b.data : "", base) != HAZ_OK)
         return HAZ_ENOMEM;
-    if (rename(src->data, target->data) == 0) {
+    if (haz__io_rename(src->data, target->data) == 0) {
         r->state[i] = OUT_DONE;
         return HAZ_OK;
     }
@@ -537,7 +538,7 @@ out:
             src.len = 0;
             if (haz__buf_printf(&src, "%s%lu", r.stage.data,
                                 (unsigned long)i) == HAZ_OK)
-                (void)unlink(src.data);
+                (void)haz__remove_file(src.data);
         }
     if (rc == HAZ_OK) {
         haz__free(r.ctx, r.e->out_data);

@@ -18,6 +18,7 @@
 #include "cache_fs.h"
 #include "fdutil.h"
 #include "fsutil.h"
+#include "sys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -101,27 +102,27 @@ static int put_blob(cfs_store *s, haz_buf *p, size_t base,
     if (in == -1)
         return haz__error_os(ctx, HAZ_EIO, errno, "cache store: cannot open "
                              "output '%s'", o->host_path);
-    if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
-        haz__close(in);
+    if (haz__io_fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
+        haz__io_close_quiet(in);
         return haz__error(ctx, HAZ_EIO, "cache store: output '%s' is not a "
                           "regular file", o->host_path);
     }
     p->len = base;
     if (haz__buf_printf(p, "/%s/.part-%lu", CFS_OUTPUTS,
                         (unsigned long)i) != HAZ_OK) {
-        haz__close(in);
+        haz__io_close_quiet(in);
         return HAZ_ENOMEM;
     }
-    out = haz__open_cloexec(p->data, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
-                            0444);
+    out = haz__io_open(p->data, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+                       0444);
     if (out == -1 ||
         cfs_copy(ctx, s->hash, in, out, UINT64_MAX, &o->size, o->hash) != 0 ||
-        fsync(out) != 0)
+        haz__io_fsync(out) != 0)
         rc = haz__error_os(ctx, errno == ENOMEM ? HAZ_ENOMEM : HAZ_EIO, errno,
                            "cache store: cannot copy output '%s'",
                            o->host_path);
-    haz__close(in);
-    if (out != -1 && close(out) != 0 && errno != EINTR && rc == HAZ_OK)
+    haz__io_close_quiet(in);
+    if (out != -1 && haz__io_close(out) != 0 && errno != EINTR && rc == HAZ_OK)
         rc = haz__error_os(ctx, HAZ_EIO, errno, "cache store: cannot "
                            "write '%s'", p->data);
     if (rc != HAZ_OK)
@@ -131,7 +132,7 @@ static int put_blob(cfs_store *s, haz_buf *p, size_t base,
         haz__buf_puts(&blob, "/") != HAZ_OK ||
         cfs_blob_name(&blob, o->hash, s->hash->digest_len) != HAZ_OK)
         rc = HAZ_ENOMEM;
-    else if (rename(p->data, blob.data) != 0)
+    else if (haz__io_rename(p->data, blob.data) != 0)
         rc = haz__error_os(ctx, HAZ_EIO, errno, "cache store: cannot rename "
                            "'%s'", p->data);
     haz__buf_free(&blob);
@@ -201,7 +202,7 @@ int cfs_store_entry(haz_cache_store *cs, const unsigned char *key,
         struct stat st;
 
         /* A new shard directory must be durable before entries in it. */
-        if (stat(shard.data, &st) != 0 &&
+        if (haz__io_stat(shard.data, &st) != 0 &&
             (haz__mkdir_p(shard.data, 0777) != 0 ||
              haz__fsync_dir(s->root) != 0)) {
             rc = haz__error_os(ctx, HAZ_EIO, errno, "cache store: cannot "
@@ -227,7 +228,7 @@ int cfs_store_entry(haz_cache_store *cs, const unsigned char *key,
         rc = HAZ_ENOMEM;
         goto out;
     }
-    if (mkdir(p.data, 0777) != 0) {
+    if (haz__io_mkdir(p.data, 0777) != 0) {
         rc = haz__error_os(ctx, HAZ_EIO, errno, "cache store: cannot create "
                            "'%s'", p.data);
         goto out;
@@ -282,7 +283,7 @@ int cfs_store_entry(haz_cache_store *cs, const unsigned char *key,
     step("synced");
 
     /* Phase 2: publish with one rename. */
-    if (rename(tmp.data, fin.data) != 0) {
+    if (haz__io_rename(tmp.data, fin.data) != 0) {
         if (errno == EEXIST || errno == ENOTEMPTY) {
             rc = HAZ_OK;        /* stored concurrently: the first wins */
         } else {
@@ -293,9 +294,17 @@ int cfs_store_entry(haz_cache_store *cs, const unsigned char *key,
     }
     made_tmp = 0;
     step("renamed");
-    if (haz__fsync_dir(shard.data) != 0)
-        rc = haz__error_os(ctx, HAZ_EIO, errno, "cache store: cannot sync "
-                           "'%s'", shard.data);
+    if (haz__fsync_dir(shard.data) != 0) {
+        /* The rename may not be durable, and a failed fsync is never
+         * retried and trusted (reliability-tests C2): withdraw the entry,
+         * so that a store that fails never leaves one behind. */
+        int e = errno;
+
+        (void)cfs_remove_dir(ctx, shard.data, fin.data, hex,
+                             ++s->counter ^ haz_clock_now_ns(s->clock));
+        rc = haz__error_os(ctx, HAZ_EIO, e, "cache store: cannot sync "
+                           "'%s' (the entry was withdrawn)", shard.data);
+    }
     step("done");
 out:
     if (made_tmp)

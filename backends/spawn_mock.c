@@ -21,6 +21,7 @@
  */
 #include "internal.h"
 #include "mock.h"
+#include "exit_status.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -108,9 +109,7 @@ static void stop(mock_child *c, uint64_t now, uint64_t t,
     while (c->n_out > c->next_out && chunk_time(c, c->n_out - 1) > now)
         c->n_out--;
     c->end_ns = t;
-    c->end.kind = kind;
-    c->end.code = kind == HAZ_EXIT_CODE ? value : 0;
-    c->end.signo = kind == HAZ_EXIT_SIGNAL ? value : 0;
+    c->end = haz__exit_status(kind, value);
     if (kind == HAZ_EXIT_SIGNAL)
         c->n_files = 0;
 }

@@ -11,11 +11,15 @@
  *                         is also polled with waitpid every 100 ms, which
  *                         finds a leader that exited while a grandchild
  *                         keeps its pipes open;
- *   running, pipes at EOF polled at once, up to 8 times with a
- *                         sched_yield() between (its pipes close just
- *                         before it becomes a zombie), then with a backoff
- *                         from 100 us doubling to 100 ms (a child that
- *                         closed its output but keeps running);
+ *   running, pipes at EOF polled at once; if it has not exited yet, a
+ *                         pidfd (Linux) joins the select set and wakes
+ *                         the loop when it exits, with a poll every
+ *                         100 ms as a safety net; without a pidfd,
+ *                         polled up to 8 times with a sched_yield()
+ *                         between (its pipes close just before it becomes
+ *                         a zombie), then with a backoff from 100 us
+ *                         doubling to 100 ms (a child that closed its
+ *                         output but keeps running);
  *   reaped, pipes open    drained until EOF, at most 100 ms; then a final
  *                         sweep reads what is buffered (up to 1 MiB per
  *                         child) and the pipes are closed;
@@ -27,7 +31,8 @@
  *
  * In order: the select loop (settling children, the select itself); the
  * methods (open, close, spawn, signal, wait, max_children); the test hooks
- * haz__posix_child_pid and haz__posix_spawner_counts; the table.
+ * haz__posix_child_pid, haz__posix_spawner_pidfds and
+ * haz__posix_spawner_counts; the table.
  */
 #include "internal.h"
 #include "fdutil.h"
@@ -94,6 +99,7 @@ static void retire(posix_spawner *ps, size_t i)
 
     haz__pchild_close(c, 0);
     haz__pchild_close(c, 1);
+    haz__pchild_close_pidfd(c);
     haz__free(ps->base.ctx, c->task);
     memmove(c, c + 1, (ps->n_kids - i - 1) * sizeof *c);
     ps->n_kids--;
@@ -184,6 +190,15 @@ static int watch(posix_spawner *ps, uint64_t now, uint64_t wake, cwatch *cw,
                     maxfd = fd;
             }
         }
+    for (i = 0; i < ps->n_kids; i++) {
+        int fd = ps->kids[i].pidfd;
+
+        if (fd >= 0 && fd < HAZ_POSIX_FD_LIMIT) {
+            FD_SET(fd, &rs);
+            if (fd > maxfd)
+                maxfd = fd;
+        }
+    }
     if (cfd >= 0) {
         FD_SET(cfd, &rs);
         if (cfd > maxfd)
@@ -225,6 +240,9 @@ static int watch(posix_spawner *ps, uint64_t now, uint64_t wake, cwatch *cw,
     for (i = 0; i < ps->n_kids && r > 0; i++) {
         pchild *c = &ps->kids[(ps->turn + i) % ps->n_kids];
 
+        if (c->pidfd >= 0 && c->pidfd < HAZ_POSIX_FD_LIMIT &&
+            FD_ISSET(c->pidfd, &rs))
+            haz__pchild_exited(c, now);
         for (s = 0; s < 2; s++) {
             int fd = c->fd[s], rc;
 
@@ -345,6 +363,7 @@ static int px_spawn(haz_spawner *sp, const haz_spawn_plan *plan,
     c->pid = pid;
     c->fd[0] = rfd[0];
     c->fd[1] = rfd[1];
+    c->pidfd = -1;
     c->task = task;
     c->poll_at = later(now_ns(ps), OPEN_POLL_NS);
     c->step = STEP_MIN_NS;
@@ -448,6 +467,15 @@ long haz__posix_child_pid(const haz_spawner *sp, haz_child child)
         return -1;
     i = find_kid(ps, child);
     return i == SIZE_MAX ? -1 : (long)ps->kids[i].pid;
+}
+
+long haz__posix_spawner_pidfds(const haz_spawner *sp)
+{
+    const posix_spawner *ps = (const posix_spawner *)sp;
+
+    if (sp == NULL || sp->methods != &haz_spawner_posix)
+        return -1;
+    return (long)ps->pidfds;
 }
 
 int haz__posix_spawner_counts(const haz_spawner *sp, unsigned long *counts)

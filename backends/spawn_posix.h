@@ -3,10 +3,10 @@
  * spawn_posix.c, spawn_posix_start.c, spawn_posix_sys.c) and to its tests.
  *
  * Three parts: the system-call seam (style.md item 9), through which every
- * pipe, fcntl, posix_spawn, fork, execve, waitpid, select, kill and read of
- * the backend goes, so that a test can make the Nth call fail; the start
- * routine shared by the methods (program lookup, pipes, posix_spawn or
- * fork+exec); and a few test hooks.  Nothing here is exported from the
+ * pipe, fcntl, posix_spawn, fork, execve, waitpid, select, kill, read and
+ * pidfd_open of the backend goes, so that a test can make the Nth call
+ * fail; the start routine shared by the methods (program lookup, pipes,
+ * posix_spawn or fork+exec); and a few test hooks.  Nothing here is exported from the
  * shared library (haz__ names).
  */
 #ifndef HAZ_SPAWN_POSIX_H
@@ -43,6 +43,10 @@
  *                         struct timeval *)
  *   "kill"        int (*)(pid_t, int)
  *   "read"        ssize_t (*)(int, void *, size_t)
+ *   "pidfd_open"  int (*)(pid_t pid, unsigned flags)   default: Linux's
+ *                 pidfd_open(2) where configure found it (the libc call,
+ *                 else syscall(SYS_pidfd_open)), elsewhere one that fails
+ *                 with ENOSYS; the descriptor is close-on-exec
  * The table is process-wide test machinery, like SQLite's aSyscall[]: set
  * it only while no spawner is in use on another thread.
  * ---------------------------------------------------------------------- */
@@ -67,6 +71,7 @@ int haz__sys_select(int nfds, fd_set *r, fd_set *w, fd_set *x,
                     struct timeval *tv);
 int haz__sys_kill(pid_t pid, int signo);
 ssize_t haz__sys_read(int fd, void *buf, size_t n);
+int haz__sys_pidfd_open(pid_t pid, unsigned flags);
 #ifdef HAZ_POSIX_HAVE_SPAWN
 int haz__sys_posix_spawn(pid_t *pid, const char *path,
                          const posix_spawn_file_actions_t *fa,
@@ -83,9 +88,10 @@ int haz__sys_posix_spawn(pid_t *pid, const char *path,
 #define HAZ_POSIX_READ_MAX (64u * 1024u)    /* one read() */
 #define HAZ_POSIX_OPEN_POLL_NS HAZ_POSIX_MS(100) /* waitpid period, pipes
                                                     open */
-#define HAZ_POSIX_EOF_SPINS 8u              /* after EOF on both pipes:
-                                               waitpid, sched_yield, at
-                                               most this many times */
+#define HAZ_POSIX_EOF_SPINS 8u              /* after EOF on both pipes
+                                               and no pidfd: waitpid,
+                                               sched_yield, at most this
+                                               many times */
 #define HAZ_POSIX_STEP_MIN_NS UINT64_C(100000)  /* then a backoff from ... */
 #define HAZ_POSIX_STEP_MAX_NS HAZ_POSIX_MS(100) /* ... doubling to this */
 #define HAZ_POSIX_DRAIN_NS HAZ_POSIX_MS(100)   /* after the exit: EOF wait */
@@ -96,9 +102,14 @@ typedef struct haz__pchild {
     haz_child id;
     pid_t pid;                  /* also the process group id */
     int fd[2];                  /* stdout, stderr read ends; -1: closed */
+    int pidfd;                  /* pipes closed, not reaped: a pidfd that
+                                   select() watches for the exit; -1:
+                                   none */
     char *task;
     unsigned reaped : 1;        /* its status is known (or lost: ECHILD) */
     unsigned sweeping : 1;      /* drain time is over: final reads */
+    unsigned no_pidfd : 1;      /* its pidfd failed or has fired: the
+                                   exit is polled for instead */
     unsigned spins;             /* yields left for an exit right after EOF */
     haz_exit_status status;
     int os_errno;
@@ -118,6 +129,9 @@ typedef struct haz__posix_spawner {
     size_t used;
     size_t turn;                /* round robin: where reading starts */
     unsigned long via[4];       /* children started, by HAZ_POSIX_VIA_* */
+    int pidfd_off;              /* pidfd_open refused (ENOSYS, EPERM, ...):
+                                   never tried again by this spawner */
+    unsigned long pidfds;       /* pidfds opened (test hook) */
 } haz__posix_spawner;
 
 /* One wait's output: where its events go. */
@@ -129,6 +143,13 @@ typedef struct haz__batch {
 /* Close the child's stream s (0 stdout, 1 stderr); any still open? */
 void haz__pchild_close(haz__pchild *c, int s);
 int haz__pchild_open(const haz__pchild *c);
+
+/* Close the child's pidfd, if it has one. */
+void haz__pchild_close_pidfd(haz__pchild *c);
+
+/* select() found the child's pidfd readable: the child has exited.  The
+ * pidfd is closed and the child is polled at once. */
+void haz__pchild_exited(haz__pchild *c, uint64_t now);
 
 /* waitpid(WNOHANG) on a child whose poll is due: on success it is reaped
  * (status, or lost with ECHILD) and its drain starts; else its next poll
@@ -164,6 +185,11 @@ int haz__posix_fork_forced(void);
  * descriptor the embedding program left without FD_CLOEXEC; 0 when such
  * descriptors leak (documented in docs/spawner-posix.md). */
 int haz__posix_spawner_closes_fds(void);
+
+/* haz__posix_spawner_pidfds: how many pidfds this spawner opened to watch
+ * exits (0 where pidfd_open is missing or refused), or -1 when sp is not
+ * the posix spawner. */
+long haz__posix_spawner_pidfds(const haz_spawner *sp);
 
 /* haz__posix_child_pid: the process id (= process group id) of a child
  * that has not retired, else -1. */

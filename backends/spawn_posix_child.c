@@ -1,16 +1,17 @@
 /*
  * backends/spawn_posix_child.c: one child's life in the posix spawner's
  * wait loop (declared in backends/spawn_posix.h): collecting its exit with
- * waitpid(pid, WNOHANG) on its own schedule, reading its pipes into the
- * wait's buffer, and the drain after its exit.  The bounds are the
- * HAZ_POSIX_* constants of the header; docs/spawner-posix.md section 4
- * explains them.
+ * waitpid(pid, WNOHANG) on its own schedule (woken by a pidfd where there
+ * is one), reading its pipes into the wait's buffer, and the drain after
+ * its exit.  The bounds are the HAZ_POSIX_* constants of the header;
+ * docs/spawner-posix.md section 4 explains them.
  *
  * In order: pipes; reaping; reading; the final sweep.
  */
 #include "internal.h"
 #include "fdutil.h"
 #include "spawn_posix.h"
+#include "exit_status.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -47,6 +48,52 @@ int haz__pchild_open(const pchild *c)
  * Reaping: on a child's own schedule, never waitpid(-1).
  * ---------------------------------------------------------------------- */
 
+void haz__pchild_close_pidfd(pchild *c)
+{
+    if (c->pidfd >= 0) {
+        haz__close(c->pidfd);
+        c->pidfd = -1;
+    }
+}
+
+void haz__pchild_exited(pchild *c, uint64_t now)
+{
+    haz__pchild_close_pidfd(c);
+    c->no_pidfd = 1;
+    c->poll_at = now;
+    c->spins = HAZ_POSIX_EOF_SPINS;
+}
+
+/* Both pipes are at EOF and the child has not exited yet: watch a pidfd
+ * for its exit.  Returns 1 when one is watched, 0 when the exit is to be
+ * polled for (no pidfd: this child only after EMFILE and the like, every
+ * later child too after ENOSYS, EPERM, EINVAL, ..., style.md 2.4).  Only a
+ * child without pipes holds a pidfd, so a child never has more than two
+ * descriptors: max_children() stays right. */
+static int watch_exit(posix_spawner *ps, pchild *c)
+{
+    int fd;
+
+    if (ps->pidfd_off || c->no_pidfd || c->pidfd >= 0)
+        return c->pidfd >= 0;
+    fd = haz__sys_pidfd_open(c->pid, 0);
+    if (fd == -1) {
+        c->no_pidfd = 1;
+        if (errno != EMFILE && errno != ENFILE && errno != ENOMEM &&
+            errno != ESRCH)
+            ps->pidfd_off = 1;
+        return 0;
+    }
+    ps->pidfds++;
+    if (fd >= HAZ_POSIX_FD_LIMIT) {
+        haz__close(fd);
+        c->no_pidfd = 1;
+        return 0;
+    }
+    c->pidfd = fd;
+    return 1;
+}
+
 int haz__pchild_reap(posix_spawner *ps, pchild *c, uint64_t now)
 {
     int st = 0;
@@ -56,9 +103,16 @@ int haz__pchild_reap(posix_spawner *ps, pchild *c, uint64_t now)
         r = haz__sys_waitpid(c->pid, &st, WNOHANG);
     while (r == -1 && errno == EINTR);
     /* Both pipes hit EOF: the child is normally exiting, but its pipes
-     * close before it becomes a zombie.  Give it the processor a few times
-     * rather than sleep a backoff step, so that short tasks are not held
-     * back (one yield is nearly always enough). */
+     * close before it becomes a zombie.  Where a pidfd can be had, select()
+     * wakes the loop when the child exits; the poll that remains is a
+     * safety net.  Else give it the processor a few times rather than
+     * sleep a backoff step, so that short tasks are not held back (one
+     * yield is nearly always enough). */
+    if (r == 0 && !haz__pchild_open(c) && watch_exit(ps, c)) {
+        c->spins = 0;
+        c->poll_at = later(now, HAZ_POSIX_STEP_MAX_NS);
+        return HAZ_OK;
+    }
     while (r == 0 && c->spins > 0 && !haz__pchild_open(c)) {
         c->spins--;
         (void)sched_yield();
@@ -80,6 +134,7 @@ int haz__pchild_reap(posix_spawner *ps, pchild *c, uint64_t now)
     if (r == -1 && errno != ECHILD)
         return haz__error_os(ps->base.ctx, HAZ_EINTERNAL, errno,
                              "%s: waitpid(%ld)", c->task, (long)c->pid);
+    haz__pchild_close_pidfd(c);
     c->reaped = 1;
     c->drain_end = later(now, HAZ_POSIX_DRAIN_NS);
     if (r == -1) {
@@ -87,12 +142,8 @@ int haz__pchild_reap(posix_spawner *ps, pchild *c, uint64_t now)
          * waitpid(-1)): the status is lost. */
         c->status.kind = HAZ_EXIT_NONE;
         c->os_errno = ECHILD;
-    } else if (WIFSIGNALED(st)) {
-        c->status.kind = HAZ_EXIT_SIGNAL;
-        c->status.signo = WTERMSIG(st);
     } else {
-        c->status.kind = HAZ_EXIT_CODE;
-        c->status.code = WIFEXITED(st) ? WEXITSTATUS(st) : 0;
+        c->status = haz__exit_status_wait(st);
     }
     return HAZ_OK;
 }

@@ -2,7 +2,7 @@
  * backends/spawn_posix_sys.c: the system-call seam of the posix spawner
  * (style.md item 9, after SQLite's aSyscall[] in os_unix.c).  Every call the
  * spawner makes to pipe, fcntl, posix_spawn, fork, execve, waitpid, select,
- * kill and read goes through the table below, so a test can replace one
+ * kill, read and pidfd_open goes through the table below, so a test can replace one
  * entry (fail the Nth call, inject EINTR, lose a status) and restore it.
  *
  * In order: the default functions; the table; the setter and getter; the
@@ -13,11 +13,30 @@
 #include "fdutil.h"
 #include "spawn_posix.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* pidfd_open(2) (Linux >= 5.3): the libc function where it is declared
+ * (glibc >= 2.36), else the raw system call where the headers name it;
+ * neither in a --enable-strict-posix build (POSIX.1-2008 interfaces only).
+ * Both are probes (configure.ac); the run-time fallback on ENOSYS, EPERM
+ * and the like is the spawner's (backends/spawn_posix_child.c). */
+#if defined(HAZ_STRICT_POSIX)
+/* the default below fails with ENOSYS */
+#elif defined(HAVE_PIDFD_OPEN) && defined(HAVE_SYS_PIDFD_H) && \
+    defined(HAVE_DECL_PIDFD_OPEN) && HAVE_DECL_PIDFD_OPEN
+#include <sys/pidfd.h>
+#define PIDFD_LIBC 1
+#elif defined(HAVE_SYS_SYSCALL_H) && defined(HAVE_DECL_SYS_PIDFD_OPEN) && \
+    HAVE_DECL_SYS_PIDFD_OPEN && defined(HAVE_DECL_SYSCALL) && \
+    HAVE_DECL_SYSCALL
+#include <sys/syscall.h>
+#define PIDFD_SYSCALL 1
+#endif
 
 typedef int (*pipe_fn)(int *);
 typedef int (*fcntl_fn)(int, int, int);
@@ -28,6 +47,7 @@ typedef int (*select_fn)(int, fd_set *, fd_set *, fd_set *,
                          struct timeval *);
 typedef int (*kill_fn)(pid_t, int);
 typedef ssize_t (*read_fn)(int, void *, size_t);
+typedef int (*pidfd_open_fn)(pid_t, unsigned);
 #ifdef HAZ_POSIX_HAVE_SPAWN
 typedef int (*spawn_fn)(pid_t *, const char *,
                         const posix_spawn_file_actions_t *,
@@ -47,10 +67,24 @@ static int default_fcntl(int fd, int cmd, int arg)
     return fcntl(fd, cmd, arg);
 }
 
+static int default_pidfd_open(pid_t pid, unsigned flags)
+{
+#if defined(PIDFD_LIBC)
+    return pidfd_open(pid, flags);
+#elif defined(PIDFD_SYSCALL)
+    return (int)syscall(SYS_pidfd_open, pid, flags);
+#else
+    (void)pid;
+    (void)flags;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
 #define FN(f) ((haz__posix_syscall_fn)(f))
 
 enum { SYS_PIPE, SYS_FCNTL, SYS_SPAWN, SYS_FORK, SYS_EXECVE, SYS_WAITPID,
-       SYS_SELECT, SYS_KILL, SYS_READ, SYS_COUNT };
+       SYS_SELECT, SYS_KILL, SYS_READ, SYS_PIDFD_OPEN, SYS_COUNT };
 
 static struct {
     const char *name;
@@ -69,7 +103,8 @@ static struct {
     {"waitpid", FN(waitpid), FN(waitpid)},
     {"select", FN(select), FN(select)},
     {"kill", FN(kill), FN(kill)},
-    {"read", FN(read), FN(read)}
+    {"read", FN(read), FN(read)},
+    {"pidfd_open", FN(default_pidfd_open), FN(default_pidfd_open)}
 };
 
 static int find(const char *name)
@@ -142,6 +177,11 @@ int haz__sys_kill(pid_t pid, int signo)
 ssize_t haz__sys_read(int fd, void *buf, size_t n)
 {
     return ((read_fn)syscalls[SYS_READ].current)(fd, buf, n);
+}
+
+int haz__sys_pidfd_open(pid_t pid, unsigned flags)
+{
+    return ((pidfd_open_fn)syscalls[SYS_PIDFD_OPEN].current)(pid, flags);
 }
 
 #ifdef HAZ_POSIX_HAVE_SPAWN

@@ -77,6 +77,14 @@ int usage_error(const char *fmt, const char *arg);
  * must hold 24 bytes. */
 const char *signal_name(int signo, char *buf);
 
+/* The name of signal `signo` ("SIGKILL"), or NULL when it has none known
+ * here.  The string is static. */
+const char *signal_known(int signo);
+
+/* out_signal: "signal 9 (SIGKILL)", or "signal 37" for a number without a
+ * known name (reliability-tests P1: the number and the name). */
+void out_signal(out *o, int signo);
+
 /* ------------------------------------------------------------------------
  * Options (hazrun.c).
  * ---------------------------------------------------------------------- */

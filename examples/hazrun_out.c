@@ -12,6 +12,7 @@
 #endif
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +21,23 @@
 
 #include "hazrun.h"
 
+/* A non-blocking descriptor (a pipe the caller of hazrun made so) that is
+ * full gives EAGAIN: wait until it takes bytes again (R7), so that every
+ * byte goes out once and in order. */
+static int wait_writable(int fd)
+{
+    struct pollfd pf;
+    int r;
+
+    pf.fd = fd;
+    pf.events = POLLOUT;
+    pf.revents = 0;
+    do
+        r = poll(&pf, 1, -1);
+    while (r == -1 && errno == EINTR);
+    return r == -1 ? errno : 0;
+}
+
 int write_all(int fd, const char *p, size_t n)
 {
     while (n > 0) {
@@ -27,6 +45,13 @@ int write_all(int fd, const char *p, size_t n)
 
         if (w < 0 && errno == EINTR)
             continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            int e = wait_writable(fd);
+
+            if (e != 0)
+                return e;
+            continue;
+        }
         if (w <= 0)
             return w < 0 ? errno : EIO;
         p += w;
@@ -263,7 +288,7 @@ int usage_error(const char *fmt, const char *arg)
     return EXIT_BADINPUT;
 }
 
-const char *signal_name(int signo, char *buf)
+const char *signal_known(int signo)
 {
     static const struct {
         int signo;
@@ -292,6 +317,28 @@ const char *signal_name(int signo, char *buf)
     for (i = 0; i < sizeof names / sizeof names[0]; i++)
         if (names[i].signo == signo)
             return names[i].name;
+    return NULL;
+}
+
+const char *signal_name(int signo, char *buf)
+{
+    const char *name = signal_known(signo);
+
+    if (name != NULL)
+        return name;
     (void)snprintf(buf, 24, "signal %d", signo);
     return buf;
+}
+
+void out_signal(out *o, int signo)
+{
+    const char *name = signal_known(signo);
+
+    out_puts(o, "signal ");
+    out_ulong(o, signo > 0 ? (unsigned long long)signo : 0);
+    if (name != NULL) {
+        out_puts(o, " (");
+        out_puts(o, name);
+        out_byte(o, ')');
+    }
 }

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -40,25 +41,37 @@ static void on_signal(int signo)
         haz_cancel_request(c, signo);
 }
 
+/* The cancelling signals, then SIGCHLD (saved[N_SIGNALS]). */
 static const int run_signals[] = {SIGINT, SIGTERM, SIGHUP};
 #define N_SIGNALS (sizeof run_signals / sizeof run_signals[0])
 
-/* Install (or, with `restore`, put back) the cancelling handlers. */
+/* Install (or, with `restore`, put back) the cancelling handlers, and
+ * SIGCHLD's default action: whoever started hazrun may have left SIGCHLD
+ * ignored (SIG_IGN survives exec), and then the kernel would reap the
+ * tasks itself and every exit status would be lost (reliability-tests
+ * P11a: the default is restored for the run and put back after it). */
 static void handle_signals(struct sigaction *saved, int restore)
 {
+    struct sigaction sa;
     size_t k;
 
     for (k = 0; k < N_SIGNALS; k++) {
         if (restore) {
             (void)sigaction(run_signals[k], &saved[k], NULL);
         } else {
-            struct sigaction sa;
-
             memset(&sa, 0, sizeof sa);
             sa.sa_handler = on_signal;
             sigfillset(&sa.sa_mask);
             (void)sigaction(run_signals[k], &sa, &saved[k]);
         }
+    }
+    if (restore) {
+        (void)sigaction(SIGCHLD, &saved[N_SIGNALS], NULL);
+    } else {
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = SIG_DFL;
+        sigemptyset(&sa.sa_mask);
+        (void)sigaction(SIGCHLD, &sa, &saved[N_SIGNALS]);
     }
 }
 
@@ -164,13 +177,15 @@ int run_tasks(haz_ctx *ctx, const haz_hazfile *hf,
     haz_observer_obj *obj = NULL;
     haz_cache_store *store = NULL;
     haz_observer obs;
+    int sink_err;
     haz_run_options ro;
     haz_run_config cfg;
     haz_run_result *res = NULL;
-    struct sigaction saved[N_SIGNALS];
+    struct sigaction saved[N_SIGNALS + 1];
     hr_meta m;
     char *root = workspace_root(file);
     int rc, status = EXIT_INTERNAL;
+    size_t cap;
     int mode = opt->output >= 0 ? opt->output : (int)hf->output;
 
     if (root == NULL) {
@@ -232,6 +247,18 @@ int run_tasks(haz_ctx *ctx, const haz_hazfile *hf,
     m.n_targets = opt->n_targets;
     m.cache = store != NULL;
     m.concurrency = ro.concurrency != 0 ? ro.concurrency : haz_online_cpus();
+    /* The scheduler never runs more children than the spawner can watch
+     * (select(): FD_SETSIZE); say so once when that caps the request. */
+    cap = sp->methods->max_children(sp);
+    if (cap != 0 && m.concurrency > cap) {
+        char want[24], most[24];
+
+        (void)snprintf(want, sizeof want, "%lu",
+                       (unsigned long)m.concurrency);
+        (void)snprintf(most, sizeof most, "%lu", (unsigned long)cap);
+        say("warning: concurrency %s capped to %s, the most tasks the "
+            "spawner can watch at once", want, most);
+    }
 
     /* Children get default dispositions from the spawner; hazrun itself
      * must survive a closed output pipe to report what happened. */
@@ -246,6 +273,10 @@ int run_tasks(haz_ctx *ctx, const haz_hazfile *hf,
     handle_signals(saved, 1);
     g_cancel = NULL;
     view_end(&r);
+    /* R7: a write to our stdout or stderr that failed (EPIPE after
+     * `| head -1`, ENOSPC, ...) leaves the tasks and the cache intact, but
+     * the output the user sees is incomplete: say so and do not exit 0. */
+    sink_err = haz_observer_sink_errno(obj);
     haz_observer_free(obj);     /* flushes what is pending */
     obj = NULL;
     if (rc != 0) {
@@ -253,7 +284,11 @@ int run_tasks(haz_ctx *ctx, const haz_hazfile *hf,
         goto done;
     }
     status = haz_exit_code(res, haz_run_result_cancel_signal(res));
+    if (sink_err != 0 && status == EXIT_OK)
+        status = EXIT_INTERNAL;
     view_summary(&r, res, m.wall_ns);
+    if (sink_err != 0)
+        say("cannot write the output of the tasks: %s", strerror(sink_err));
     m.exit_code = status;
     if (opt->summary != NULL &&
         report_summary(&r, &cfg, res, &m, opt->summary) != 0 &&

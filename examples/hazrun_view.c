@@ -454,8 +454,6 @@ static void count(hr_run *r, out *o, unsigned long n, const char *word,
 
 static void failed_line(hr_run *r, out *o, const haz_task_outcome *t)
 {
-    char sig[24];
-
     colour(r, o, SGR_RED);
     out_puts(o, "FAILED");
     colour(r, o, SGR_RESET);
@@ -466,7 +464,7 @@ static void failed_line(hr_run *r, out *o, const haz_task_outcome *t)
         out_puts(o, "timed out, ");
     if (t->status.kind == HAZ_EXIT_SIGNAL) {
         out_puts(o, "killed by ");
-        out_puts(o, signal_name(t->status.signo, sig));
+        out_signal(o, t->status.signo);     /* P1: number and name */
     } else if (t->status.kind == HAZ_EXIT_CODE) {
         out_puts(o, "exit ");
         out_ulong(o, (unsigned long long)t->status.code);

@@ -17,6 +17,7 @@
 #include "fdutil.h"
 #include "filestat.h"
 #include "fsutil.h"
+#include "sys.h"
 #include "strmap.h"
 
 #include <errno.h>
@@ -88,13 +89,13 @@ int haz__file_hash(haz_ctx *ctx, const haz_hash_methods *h,
             return haz__error(ctx, HAZ_ENOENT, "'%s' does not exist", what);
         return haz__error_os(ctx, HAZ_EIO, errno, "cannot open '%s'", what);
     }
-    if (fstat(fd, &st) != 0) {
+    if (haz__io_fstat(fd, &st) != 0) {
         rc = haz__error_os(ctx, HAZ_EIO, errno, "cannot stat '%s'", what);
-        haz__close(fd);
+        haz__io_close_quiet(fd);
         return rc;
     }
     if (!S_ISREG(st.st_mode)) {
-        haz__close(fd);
+        haz__io_close_quiet(fd);
         return haz__error(ctx, HAZ_EEXIST, "'%s' is not a regular file",
                           what);
     }
@@ -106,7 +107,7 @@ int haz__file_hash(haz_ctx *ctx, const haz_hash_methods *h,
         haz__free(ctx, buf);
         if (hs != &hs_local)
             haz__free(ctx, hs);
-        haz__close(fd);
+        haz__io_close_quiet(fd);
         return HAZ_ENOMEM;
     }
     h->init(hs);
@@ -127,7 +128,7 @@ int haz__file_hash(haz_ctx *ctx, const haz_hash_methods *h,
             *id = before;
         if (stable != NULL) {
             *stable = 0;
-            if (fstat(fd, &st2) == 0) {
+            if (haz__io_fstat(fd, &st2) == 0) {
                 haz__fileid_of(&st2, &after);
                 *stable = haz__fileid_equal(&before, &after);
             }
@@ -136,7 +137,7 @@ int haz__file_hash(haz_ctx *ctx, const haz_hash_methods *h,
     haz__free(ctx, buf);
     if (hs != &hs_local)
         haz__free(ctx, hs);
-    haz__close(fd);
+    haz__io_close_quiet(fd);
     return rc;
 }
 
@@ -418,17 +419,17 @@ static int new_temp(haz__filestat *fs, int set_epoch)
     (void)snprintf(name, sizeof(name), "%s%s", HAZ__FILESTAT_TMP_PREFIX, rnd);
     if (join(fs->ctx, fs->dir, name, &fs->tmp) != HAZ_OK)
         return HAZ_ENOMEM;
-    fd = haz__open_cloexec(fs->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
-                           0644);
-    if (fd == -1 || fstat(fd, &st) != 0) {
-        haz__close(fd);
+    fd = haz__io_open(fs->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+                      0644);
+    if (fd == -1 || haz__io_fstat(fd, &st) != 0) {
+        haz__io_close_quiet(fd);
         if (fd != -1)
-            (void)unlink(fs->tmp);
+            (void)haz__io_unlink(fs->tmp);
         haz__free(fs->ctx, fs->tmp);
         fs->tmp = NULL;
         return HAZ_EIO;
     }
-    haz__close(fd);
+    haz__io_close_quiet(fd);
     if (set_epoch)
         fs->epoch = (int64_t)HAZ__ST_MTIM(&st).tv_sec;
     return HAZ_OK;
@@ -518,7 +519,7 @@ int haz__filestat_hash_stat(haz__filestat *fs, haz_ctx *ctx,
     if (fs != NULL) {
         e = entry_find(fs, path);
         if (e != NULL && !e->dead) {
-            if (now == NULL && stat(host_path, &st) == 0)
+            if (now == NULL && haz__io_stat(host_path, &st) == 0)
                 now = &st;
             if (now != NULL && S_ISREG(now->st_mode)) {
                 haz__fileid_of(now, &cur);
@@ -610,6 +611,18 @@ static int format_record(haz__filestat *fs, haz_buf *b)
     return haz__buf_printf(b, "end %lu %s\n", (unsigned long)n, hex);
 }
 
+/* Remove the record's temporary file.  When that fails (EIO), keep its
+ * name so that haz__filestat_close tries once more: a temporary left
+ * behind is only removed by `clean`, after a grace period. */
+static void drop_temp(haz__filestat *fs)
+{
+    if (fs->tmp != NULL &&
+        (haz__io_unlink(fs->tmp) == 0 || errno == ENOENT)) {
+        haz__free(fs->ctx, fs->tmp);
+        fs->tmp = NULL;
+    }
+}
+
 int haz__filestat_save(haz__filestat *fs)
 {
     haz_buf b;
@@ -625,11 +638,7 @@ int haz__filestat_save(haz__filestat *fs)
     if (!fs->dirty) {
         /* Nothing changed since it was loaded (or saved): the record on
          * disk says it all already. */
-        if (fs->tmp != NULL) {
-            (void)unlink(fs->tmp);
-            haz__free(fs->ctx, fs->tmp);
-            fs->tmp = NULL;
-        }
+        drop_temp(fs);
         return HAZ_OK;
     }
     if (fs->tmp == NULL && (rc = new_temp(fs, 0)) != HAZ_OK)
@@ -644,21 +653,22 @@ int haz__filestat_save(haz__filestat *fs)
         haz__buf_free(&b);
         return rc;
     }
-    fd = haz__open_cloexec(fs->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW,
-                           0644);
-    if (fd == -1 || haz__write_all(fd, b.data, b.len) != 0 ||
-        fsync(fd) != 0 || close(fd) != 0 ||
-        (fd = -1, rename(fs->tmp, final) != 0)) {
+    fd = haz__io_open(fs->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW,
+                      0644);
+    if (fd == -1 || haz__io_write_all(fd, b.data, b.len) != 0 ||
+        haz__io_fsync(fd) != 0 ||
+        (rc = haz__io_close(fd), fd = -1, rc) != 0 ||  /* closed either way */
+        haz__io_rename(fs->tmp, final) != 0) {
         rc = haz__error_os(fs->ctx, HAZ_EIO, errno, "cannot save the "
                            "input-hash record '%s'", final);
-        haz__close(fd);
-        (void)unlink(fs->tmp);
+        haz__io_close_quiet(fd);
+        drop_temp(fs);
     } else {
         (void)haz__fsync_dir(fs->dir);
         fs->dirty = 0;
+        haz__free(fs->ctx, fs->tmp);
+        fs->tmp = NULL;
     }
-    haz__free(fs->ctx, fs->tmp);
-    fs->tmp = NULL;
     haz__free(fs->ctx, final);
     haz__buf_free(&b);
     return rc;
@@ -669,7 +679,7 @@ void haz__filestat_close(haz__filestat *fs)
     if (fs == NULL)
         return;
     if (fs->tmp != NULL) {
-        (void)unlink(fs->tmp);
+        (void)haz__io_unlink(fs->tmp);
         haz__free(fs->ctx, fs->tmp);
     }
     entries_clear(fs);

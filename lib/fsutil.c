@@ -11,6 +11,7 @@
 #include "internal.h"
 #include "fdutil.h"
 #include "fsutil.h"
+#include "sys.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -37,7 +38,7 @@ long haz__read_full(int fd, void *buf, size_t n)
     size_t got = 0;
 
     while (got < n) {
-        ssize_t r = read(fd, p + got, n - got);
+        ssize_t r = haz__io_read(fd, p + got, n - got);
 
         if (r < 0) {
             if (errno == EINTR)
@@ -53,31 +54,13 @@ long haz__read_full(int fd, void *buf, size_t n)
 
 int haz__open_read(const char *path, int nofollow)
 {
-    return haz__open_cloexec(path, O_RDONLY | O_NONBLOCK |
-                             (nofollow ? O_NOFOLLOW : 0), 0);
+    return haz__io_open(path, O_RDONLY | O_NONBLOCK |
+                        (nofollow ? O_NOFOLLOW : 0), 0);
 }
 
 int haz__openat_dir(int dfd, const char *name)
 {
-    int fd;
-
-#ifdef O_CLOEXEC
-    do
-        fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-                    O_CLOEXEC);
-    while (fd == -1 && errno == EINTR);
-#else
-    do
-        fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-    while (fd == -1 && errno == EINTR);
-#endif
-    if (fd == -1)
-        return -1;
-    if (haz__set_cloexec(fd) == -1) {
-        haz__close(fd);
-        return -1;
-    }
-    return fd;
+    return haz__io_openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
 }
 
 int haz__read_file(haz_ctx *ctx, const char *path, size_t max, char **data,
@@ -100,31 +83,31 @@ int haz__read_file(haz_ctx *ctx, const char *path, size_t max, char **data,
                               "'%s' is a symbolic link", path);
         return haz__error_os(ctx, HAZ_EIO, errno, "cannot open '%s'", path);
     }
-    if (fstat(fd, &st) != 0) {
-        haz__close(fd);
+    if (haz__io_fstat(fd, &st) != 0) {
+        haz__io_close_quiet(fd);
         return haz__error_os(ctx, HAZ_EIO, errno, "cannot stat '%s'", path);
     }
     if (!S_ISREG(st.st_mode) || st.st_size < 0 ||
         (uint64_t)st.st_size > (uint64_t)max) {
-        haz__close(fd);
+        haz__io_close_quiet(fd);
         return haz__error(ctx, HAZ_ECORRUPT, "'%s' is not a regular file "
                           "of at most %lu bytes", path, (unsigned long)max);
     }
     size = (size_t)st.st_size;
     buf = haz__malloc(ctx, size + 1);
     if (buf == NULL) {
-        haz__close(fd);
+        haz__io_close_quiet(fd);
         return HAZ_ENOMEM;
     }
     got = haz__read_full(fd, buf, size + 1);
     if (got < 0) {
         int e = errno;
 
-        haz__close(fd);
+        haz__io_close_quiet(fd);
         haz__free(ctx, buf);
         return haz__error_os(ctx, HAZ_EIO, e, "cannot read '%s'", path);
     }
-    haz__close(fd);
+    haz__io_close_quiet(fd);
     if ((size_t)got != size) {
         haz__free(ctx, buf);
         return haz__error(ctx, HAZ_ECORRUPT, "'%s' changed size while read",
@@ -143,38 +126,38 @@ int haz__read_file(haz_ctx *ctx, const char *path, size_t max, char **data,
 int haz__write_file_sync(const char *path, const void *data, size_t len,
                          unsigned mode)
 {
-    int fd = haz__open_cloexec(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
-                               mode);
+    int fd = haz__io_open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+                          mode);
     int e;
 
     if (fd == -1)
         return -1;
-    if (haz__write_all(fd, data, len) != 0 || fsync(fd) != 0)
+    if (haz__io_write_all(fd, data, len) != 0 || haz__io_fsync(fd) != 0)
         goto fail;
-    if (close(fd) != 0 && errno != EINTR) {
+    if (haz__io_close(fd) != 0 && errno != EINTR) {
         fd = -1;
         goto fail;
     }
     return 0;
 fail:
     e = errno;
-    haz__close(fd);
-    (void)unlink(path);
+    haz__io_close_quiet(fd);
+    (void)haz__io_unlink(path);
     errno = e;
     return -1;
 }
 
 int haz__fsync_dir(const char *path)
 {
-    int fd = haz__open_cloexec(path, O_RDONLY | O_DIRECTORY, 0);
+    int fd = haz__io_open(path, O_RDONLY | O_DIRECTORY, 0);
     int rc;
 
     if (fd == -1)
         return -1;
-    rc = fsync(fd);
+    rc = haz__io_fsync(fd);
     if (rc != 0 && (errno == EINVAL || errno == EROFS))
         rc = 0;
-    haz__close(fd);
+    haz__io_close_quiet(fd);
     return rc;
 }
 
@@ -195,10 +178,10 @@ int haz__mkdir_p(const char *path, unsigned mode)
         if (buf[i - 1] == '/')
             continue;           /* "//" or a trailing '/' */
         buf[i] = '\0';
-        if (mkdir(buf, (mode_t)mode) != 0) {
+        if (haz__io_mkdir(buf, mode) != 0) {
             if (errno != EEXIST)
                 return -1;
-            if (stat(buf, &st) != 0)
+            if (haz__io_stat(buf, &st) != 0)
                 return -1;
             if (!S_ISDIR(st.st_mode)) {
                 errno = ENOTDIR;
@@ -220,11 +203,11 @@ int haz__mkdir_p(const char *path, unsigned mode)
  * reading a directory may make some systems skip others. */
 static int rm_inside(int dfd, dev_t dev, int depth)
 {
-    DIR *d = fdopendir(dfd);
+    DIR *d = haz__io_fdopendir(dfd);
     int rc = 0, removed = 1;
 
     if (d == NULL) {
-        haz__close(dfd);
+        haz__io_close_quiet(dfd);
         return -1;
     }
     while (rc == 0 && removed) {
@@ -232,13 +215,14 @@ static int rm_inside(int dfd, dev_t dev, int depth)
 
         removed = 0;
         rewinddir(d);
-        while (rc == 0 && (errno = 0, de = readdir(d)) != NULL) {
+        while (rc == 0 && (errno = 0, de = haz__io_readdir(d)) != NULL) {
             struct stat st;
             const char *name = de->d_name;
 
             if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
                 continue;
-            if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            if (haz__io_fstatat(dirfd(d), name, &st,
+                                AT_SYMLINK_NOFOLLOW) != 0) {
                 if (errno != ENOENT)
                     rc = -1;
                 continue;
@@ -262,10 +246,11 @@ static int rm_inside(int dfd, dev_t dev, int depth)
                         rc = -1;
                     continue;
                 }
-                if (unlinkat(dirfd(d), name, AT_REMOVEDIR) != 0 &&
+                if (haz__io_unlinkat(dirfd(d), name, AT_REMOVEDIR) != 0 &&
                     errno != ENOENT)
                     rc = -1;
-            } else if (unlinkat(dirfd(d), name, 0) != 0 && errno != ENOENT) {
+            } else if (haz__io_unlinkat(dirfd(d), name, 0) != 0 &&
+                       errno != ENOENT) {
                 rc = -1;
             }
             removed = 1;
@@ -283,39 +268,56 @@ static int rm_inside(int dfd, dev_t dev, int depth)
     return closedir(d);
 }
 
-int haz__rmtree(const char *path)
+static int rmtree_once(const char *path)
 {
     struct stat st;
     int fd;
 
-    if (lstat(path, &st) != 0)
+    if (haz__io_lstat(path, &st) != 0)
         return errno == ENOENT ? 0 : -1;
     if (!S_ISDIR(st.st_mode))
-        return (unlink(path) == 0 || errno == ENOENT) ? 0 : -1;
+        return (haz__io_unlink(path) == 0 || errno == ENOENT) ? 0 : -1;
     fd = haz__openat_dir(AT_FDCWD, path);
     if (fd == -1)
         return errno == ENOENT ? 0 : -1;
     if (rm_inside(fd, st.st_dev, 1) != 0)
         return -1;
-    return (rmdir(path) == 0 || errno == ENOENT) ? 0 : -1;
+    return (haz__io_rmdir(path) == 0 || errno == ENOENT) ? 0 : -1;
+}
+
+int haz__rmtree(const char *path)
+{
+    if (rmtree_once(path) == 0)
+        return 0;
+    if (errno == EXDEV || errno == ELOOP)
+        return -1;
+    return rmtree_once(path);   /* what is left, once more */
+}
+
+int haz__remove_file(const char *path)
+{
+    if (haz__io_unlink(path) == 0 || errno == ENOENT)
+        return 0;
+    return (haz__io_unlink(path) == 0 || errno == ENOENT) ? 0 : -1;
 }
 
 static int du_inside(int dfd, int depth, uint64_t *bytes)
 {
-    DIR *d = fdopendir(dfd);
+    DIR *d = haz__io_fdopendir(dfd);
     struct dirent *de;
     int rc = 0;
 
     if (d == NULL) {
-        haz__close(dfd);
+        haz__io_close_quiet(dfd);
         return -1;
     }
-    while (rc == 0 && (errno = 0, de = readdir(d)) != NULL) {
+    while (rc == 0 && (errno = 0, de = haz__io_readdir(d)) != NULL) {
         struct stat st;
 
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
-        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        if (haz__io_fstatat(dirfd(d), de->d_name, &st,
+                            AT_SYMLINK_NOFOLLOW) != 0)
             continue;           /* gone meanwhile */
         if (S_ISREG(st.st_mode)) {
             *bytes += (uint64_t)st.st_size;
@@ -338,7 +340,7 @@ int haz__du(const char *path, uint64_t *bytes)
     int fd;
 
     *bytes = 0;
-    if (lstat(path, &st) != 0)
+    if (haz__io_lstat(path, &st) != 0)
         return -1;
     if (S_ISREG(st.st_mode)) {
         *bytes = (uint64_t)st.st_size;
@@ -374,7 +376,7 @@ void haz__random_hex(char *out, size_t n, uint64_t salt)
     fd = haz__open_read("/dev/urandom", 0);
     if (fd != -1) {
         ok = haz__read_full(fd, b, n) == (long)n;
-        haz__close(fd);
+        haz__io_close_quiet(fd);
     }
     if (!ok) {
         uint64_t x = mix64((uint64_t)getpid() ^ mix64(salt) ^

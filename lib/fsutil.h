@@ -72,9 +72,15 @@ int haz__mkdir_p(const char *path, unsigned mode);
  * haz__rmtree: remove `path` and, when it is a directory, everything in
  * it.  A symbolic link is removed, never followed, at every level; the
  * removal never descends into another file system (EXDEV) or deeper than
- * 64 levels (ELOOP).  A missing path is success.
+ * 64 levels (ELOOP).  A missing path is success.  A removal that fails
+ * (EIO, EMFILE, ...) is tried once more on what is left, so that one
+ * transient error does not leave a half-removed tree behind.
  */
 int haz__rmtree(const char *path);
+
+/* haz__remove_file: unlink `path` (not a directory), trying once more
+ * when the first attempt fails; a missing path is success. */
+int haz__remove_file(const char *path);
 
 /* haz__du: the total st_size of the regular files under `path` (or of
  * `path` itself), without following links. */

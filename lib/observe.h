@@ -39,6 +39,8 @@ struct haz_observer_obj {
     haz__obs_task **tasks;      /* indexed by haz_task_id.index */
     size_t n_tasks;             /* entries in `tasks` */
     haz_buf line;               /* live: scratch for one complete line */
+    int sink_errno;             /* live, buffered: first failed write's
+                                   errno, 0 if none (lib/observe_sink.c) */
 
     /* recording */
     haz_buf text;               /* the trace */

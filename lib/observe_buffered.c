@@ -10,10 +10,13 @@
  * Memory grows with a task's output until it ends (that is the point of the
  * mode).  When memory runs out, the bytes held for that stream and the new
  * chunk are written at once: the task's block is then split, but no byte is
- * lost and each stream keeps its order.
+ * lost and each stream keeps its order.  Writes go through
+ * haz__obs_sink_write (lib/observe_sink.c): EINTR, short writes and EAGAIN
+ * are handled there, and the first hard failure is kept (R7).
  */
 #include "internal.h"
 #include "observe.h"
+#include "observe_sink.h"
 
 static void buffered_output(void *ud, const haz_task_id *t, haz_stream stream,
                             const void *data, size_t len)
@@ -27,13 +30,13 @@ static void buffered_output(void *ud, const haz_task_id *t, haz_stream stream,
         return;
     st = haz__obs_task_make(o, t->index);
     if (st == NULL) {
-        haz__obs_write(fd, data, len);
+        haz__obs_sink_write(o, fd, data, len);
         return;
     }
     b = stream == HAZ_STREAM_STDERR ? &st->err : &st->out;
     if (haz__buf_append(b, data, len) != HAZ_OK) {
-        haz__obs_write(fd, b->data, b->len);
-        haz__obs_write(fd, data, len);
+        haz__obs_sink_write(o, fd, b->data, b->len);
+        haz__obs_sink_write(o, fd, data, len);
         haz__buf_free(b);
     }
 }
@@ -45,8 +48,8 @@ static void buffered_flush(haz_observer_obj *o, size_t index)
 
     if (st == NULL)
         return;
-    haz__obs_write(o->out_fd, st->out.data, st->out.len);
-    haz__obs_write(o->err_fd, st->err.data, st->err.len);
+    haz__obs_sink_write(o, o->out_fd, st->out.data, st->out.len);
+    haz__obs_sink_write(o, o->err_fd, st->err.data, st->err.len);
     haz__obs_task_drop(o, index);
 }
 

@@ -14,12 +14,17 @@
  * in the output size however long a line gets (B5); the memory held for a
  * partial line grows with it, and is given back once the line is written.
  *
+ * Every write goes through haz__obs_sink_write (lib/observe_sink.c):
+ * EINTR, short writes and EAGAIN on a non-blocking sink are handled there,
+ * and the first hard failure (EPIPE, ENOSPC, ...) is kept (R7).
+ *
  * The file is divided into: the write paths (a complete line, a held line
  * completed, the degraded path used when memory runs out), the callbacks,
  * and creation / teardown.
  */
 #include "internal.h"
 #include "observe.h"
+#include "observe_sink.h"
 
 #include <string.h>
 
@@ -37,27 +42,27 @@ static int put_prefix(haz_buf *b, const haz_task_id *t)
 
 /* The degraded path, used when memory runs out: the same bytes as one line,
  * but in several writes. */
-static void write_split(int fd, const haz_task_id *t, const void *data,
-                        size_t n)
+static void write_split(haz_observer_obj *o, int fd, const haz_task_id *t,
+                        const void *data, size_t n)
 {
     const char *id = haz__obs_id(t);
 
-    haz__obs_write(fd, "[", 1);
-    haz__obs_write(fd, id, strlen(id));
-    haz__obs_write(fd, "] ", 2);
-    haz__obs_write(fd, data, n);
-    haz__obs_write(fd, "\n", 1);
+    haz__obs_sink_write(o, fd, "[", 1);
+    haz__obs_sink_write(o, fd, id, strlen(id));
+    haz__obs_sink_write(o, fd, "] ", 2);
+    haz__obs_sink_write(o, fd, data, n);
+    haz__obs_sink_write(o, fd, "\n", 1);
 }
 
 /* Write `held` (prefix and partial line) plus its newline.  A haz_buf
  * always keeps room for a NUL after its bytes, so the newline needs no
  * allocation and a held line can always be written whole. */
-static void write_held(int fd, haz_buf *held)
+static void write_held(haz_observer_obj *o, int fd, haz_buf *held)
 {
     if (held->len == 0)
         return;
     held->data[held->len] = '\n';
-    haz__obs_write(fd, held->data, held->len + 1);
+    haz__obs_sink_write(o, fd, held->data, held->len + 1);
     held->len = 0;
     if (held->cap > LIVE_KEEP_MAX)
         haz__buf_free(held);
@@ -74,9 +79,9 @@ static void emit_line(haz_observer_obj *o, int fd, const haz_task_id *t,
     b->len = 0;
     if (put_prefix(b, t) == HAZ_OK && haz__buf_append(b, p, n) == HAZ_OK) {
         b->data[b->len] = '\n';
-        haz__obs_write(fd, b->data, b->len + 1);
+        haz__obs_sink_write(o, fd, b->data, b->len + 1);
     } else {
-        write_split(fd, t, p, n);
+        write_split(o, fd, t, p, n);
     }
     b->len = 0;
     if (b->cap > LIVE_KEEP_MAX)
@@ -86,28 +91,31 @@ static void emit_line(haz_observer_obj *o, int fd, const haz_task_id *t,
 /* Out of memory while growing a held line: write the held part and `p` as
  * one line now, in several writes.  A line may so be split in two, but no
  * byte is lost and no other task's bytes get inside it. */
-static void spill(int fd, haz_buf *held, const char *p, size_t n)
+static void spill(haz_observer_obj *o, int fd, haz_buf *held, const char *p,
+                  size_t n)
 {
-    haz__obs_write(fd, held->data, held->len);
-    haz__obs_write(fd, p, n);
-    haz__obs_write(fd, "\n", 1);
+    haz__obs_sink_write(o, fd, held->data, held->len);
+    haz__obs_sink_write(o, fd, p, n);
+    haz__obs_sink_write(o, fd, "\n", 1);
     haz__buf_free(held);
 }
 
 /* The rest of a held line, up to (not including) its newline. */
-static void complete_held(int fd, haz_buf *held, const char *p, size_t n)
+static void complete_held(haz_observer_obj *o, int fd, haz_buf *held,
+                          const char *p, size_t n)
 {
     if (haz__buf_append(held, p, n) != HAZ_OK)
-        spill(fd, held, p, n);
+        spill(o, fd, held, p, n);
     else
-        write_held(fd, held);
+        write_held(o, fd, held);
 }
 
 /* More bytes of a line that is already held. */
-static void hold_more(int fd, haz_buf *held, const char *p, size_t n)
+static void hold_more(haz_observer_obj *o, int fd, haz_buf *held,
+                      const char *p, size_t n)
 {
     if (haz__buf_append(held, p, n) != HAZ_OK)
-        spill(fd, held, p, n);
+        spill(o, fd, held, p, n);
 }
 
 /* The start of a partial line: keep the prefix and the bytes. */
@@ -118,7 +126,7 @@ static void hold_new(haz_observer_obj *o, const haz_task_id *t,
     haz_buf *held;
 
     if (st == NULL) {
-        write_split(fd, t, p, n);
+        write_split(o, fd, t, p, n);
         return;
     }
     held = stream == HAZ_STREAM_STDERR ? &st->err : &st->out;
@@ -126,7 +134,7 @@ static void hold_new(haz_observer_obj *o, const haz_task_id *t,
     if (put_prefix(held, t) != HAZ_OK ||
         haz__buf_append(held, p, n) != HAZ_OK) {
         held->len = 0;
-        write_split(fd, t, p, n);
+        write_split(o, fd, t, p, n);
     }
 }
 
@@ -152,10 +160,10 @@ static void live_output(void *ud, const haz_task_id *t, haz_stream stream,
         if (held->len > 0) {
             nl = memchr(p, '\n', len);
             if (nl == NULL) {
-                hold_more(fd, held, p, len);
+                hold_more(o, fd, held, p, len);
                 return;
             }
-            complete_held(fd, held, p, (size_t)(nl - p));
+            complete_held(o, fd, held, p, (size_t)(nl - p));
             p = nl + 1;
         }
     }
@@ -174,8 +182,8 @@ static void live_flush(haz_observer_obj *o, size_t index)
 
     if (st == NULL)
         return;
-    write_held(o->out_fd, &st->out);
-    write_held(o->err_fd, &st->err);
+    write_held(o, o->out_fd, &st->out);
+    write_held(o, o->err_fd, &st->err);
     haz__obs_task_drop(o, index);
 }
 

@@ -73,10 +73,10 @@
  *     running puts the task back into the ready set until one of them
  *     exits; with none running it is a spawn error.
  *
- * The file is divided into: state and helpers; the ready heap; caps and
- * mutexes; outcomes and cascades; spawning and admission; completion and
- * the runtime invariants; cancellation and timers; setup; the loop and
- * haz_run().
+ * The file is divided into: state and helpers; the ready heap; the wait
+ * queues of mutexes and tags; caps and mutexes; outcomes and cascades;
+ * spawning and admission; completion and the runtime invariants;
+ * cancellation and timers; setup; the loop and haz_run().
  */
 #include "internal.h"
 #include "cachekey.h"
@@ -107,45 +107,66 @@ enum tstate {
     T_DONE           /* has its outcome */
 };
 
+/* The per-task state the loop touches for every task, kept small (64
+ * bytes on LP64) so that the table stays dense in the caches at 100,000
+ * tasks; what only timers, mutexes, tags, the cache and the runtime
+ * invariants need is in scold, a parallel array. */
 typedef struct stask {
     const haz__gtask *gt;    /* the frozen task */
     const haz_task_info *info; /* &gt->info */
     size_t pos;              /* index in the result */
-    enum tstate state;
     size_t pend_hard;        /* hard predecessors not yet succeeded */
     size_t pend_soft;        /* soft predecessors in the run not terminal */
-    uint64_t timeout_ns;     /* own or the run's default; 0: none */
+    haz_child child;
+    void *hs_out;            /* stream hash states while running (stderr's
+                                follows stdout's), from the running slots'
+                                pool */
+    enum tstate state;
     unsigned started : 1;    /* on_task_started fired */
     unsigned term_sent : 1;  /* SIGTERM sent (cancellation or timeout) */
     unsigned kill_sent : 1;
     unsigned timed_out : 1;
     unsigned cancel_sent : 1; /* signalled because of cancellation */
-    unsigned char *reg;      /* per mutex: registered exclusive waiter */
-    haz_child child;
-    uint64_t timeout_at;     /* 0: none */
-    uint64_t kill_at;        /* valid when term_sent */
-    void *hs_out;            /* stream hash states while running, from */
-    void *hs_err;            /* the running slots' pool */
     unsigned out_fed : 1;    /* bytes went into hs_out (else the digest */
     unsigned err_fed : 1;    /* of the empty stream is copied) */
+    unsigned looked_up : 1;  /* the cache lookup was done (a parked task
+                                keeps its result, design 2.3) */
+    unsigned woke_lk : 1;    /* taken from its lock's wait queue */
+    unsigned woke_tag : 1;   /* taken from the wait queue of its wtag */
+} stask;
+
+/* The rest of a task's state (see stask). */
+typedef struct scold {
+    unsigned char *reg;      /* per mutex: registered exclusive waiter */
+    uint64_t timeout_at;     /* 0: none */
+    uint64_t kill_at;        /* valid when term_sent */
+    size_t wtag;             /* the full tag it waits on (see tag_wq) */
+    size_t parked_at;        /* sched.requeues when it was last parked */
     size_t *redges;          /* producer edges found at run time (EXEC-019):
                                 to the consumers of what it materialised */
     size_t n_redges;
     size_t *rin;             /* the same edges seen from the consumer */
     size_t n_rin;
     size_t cap_rin;
-    unsigned looked_up : 1;  /* the cache lookup was done (a parked task
-                                keeps its result, design 2.3) */
-    haz__input_set inputs;   /* what the key was derived from */
+    haz__input_set inputs;   /* what the key was derived from (with a
+                                cache only) */
     haz_buf out;             /* captured streams, for the cache store */
     haz_buf err;
-} stask;
+} scold;
 
 typedef struct slock {
     size_t shared;           /* shared holders */
     size_t excl;             /* exclusive holders (0 or 1) */
     size_t excl_waiting;     /* registered exclusive waiters */
 } slock;
+
+/* A wait queue: a binary min-heap of task indices (canonical order) in a
+ * slice of sched.wq_pool sized for every task that can ever wait in it.
+ * Entries of tasks decided meanwhile are dropped when they come out. */
+typedef struct swq {
+    size_t *v;
+    size_t n;
+} swq;
 
 /* A literal input path of some task: the chain of its consumers. */
 typedef struct sinput {
@@ -164,6 +185,7 @@ typedef struct sched {
     haz_run_result *res;
     size_t n;                /* tasks in the graph */
     stask *t;                /* n entries */
+    scold *c;                /* n entries */
     size_t n_run;            /* tasks in the run */
     /* the ready set of graph indices (canonical order = index order): a
      * bitmap, a summary bit per word of it, and a lower bound on the
@@ -172,14 +194,29 @@ typedef struct sched {
     uint64_t *ready_sum;
     size_t ready_lo;
     size_t n_heap;           /* bits set in `ready` */
-    /* parked tasks */
+    /* parked tasks with several mutexes (those with one wait in lk_wq) */
     size_t *parked;
     size_t n_parked;
+    size_t n_lkwait;         /* parked tasks in lk_wq */
+    size_t requeues;         /* requeue_parked calls so far */
+    size_t *aside;           /* lk_wake: entries not due, n of them */
+    /* wait queues (see "Wait queues" below): two per lock key (shared
+     * requests at 2k, exclusive ones at 2k+1) and one per capped tag */
+    swq *lk_wq;
+    swq *tag_wq;
+    size_t *wq_pool;
+    int wq_used;             /* something was queued since the last drain */
+    /* the admission round in progress */
+    int in_round;
+    int round_popped;        /* a task was taken in this round */
+    size_t round_hi;         /* the largest index taken in this round */
+    size_t n_blocked;        /* entries of `blocked` */
     /* running tasks */
     size_t *running;
     size_t n_running;
     /* caps */
     unsigned global_cap;
+    size_t n_caps;           /* capped tags */
     unsigned *tag_cap;       /* per capped tag */
     unsigned *tag_used;
     size_t max_children;     /* spawner limit, 0: none */
@@ -232,6 +269,22 @@ typedef struct sched {
 static uint64_t now_ns(sched *s)
 {
     return haz_clock_now_ns(s->cfg->clock);
+}
+
+/* The stderr hash state of a running task. */
+#define HS_ERR(s, t) ((void *)((char *)(t)->hs_out + (s)->hs_stride))
+
+/* The cold half of task t's state. */
+static scold *cold(const sched *s, const stask *t)
+{
+    return &s->c[t - s->t];
+}
+
+/* The task's timeout: its own or the run's default; 0: none. */
+static uint64_t timeout_of(const sched *s, const stask *t)
+{
+    return t->info->timeout_ns != 0 ? t->info->timeout_ns
+                                    : s->opt.default_timeout_ns;
 }
 
 static void alloc_fail(sched *s)
@@ -339,6 +392,62 @@ static void make_ready_if_free(sched *s, size_t i)
 }
 
 /* ------------------------------------------------------------------------
+ * Wait queues.  A task that cannot go on because of a mutex or a full tag
+ * waits in a queue of that key or tag instead of being looked at again on
+ * every release or every admission round, which made both quadratic.  The
+ * rule that keeps the admission order exactly what it was when every
+ * waiting task was re-examined: a waiting task is taken out only when
+ * looking at it could change something, and then at its canonical place
+ * (through the ready set).  Looking at the others would be a no-op:
+ *   - a task with one mutex, parked: an exclusive request is refused while
+ *     the key has holders (and it then stays registered), a shared one
+ *     while the key has an exclusive holder or registered waiter.  Such a
+ *     key becomes free for a mode only through a release or a withdrawal,
+ *     both of which requeue (design 2.3), so that is where its queue is
+ *     woken.  Tasks with several mutexes keep the general rule: they are
+ *     all re-examined on every requeue (`parked`);
+ *   - a ready task set aside because a tag was full at the end of a round:
+ *     it cannot fit before that tag frees a slot.
+ * A queue that can act gives its first task back to the ready set; once
+ * that task has been looked at, the next one follows while the key or tag
+ * still allows it (a chain), so a release wakes what it can serve, not
+ * the whole queue.
+ * ---------------------------------------------------------------------- */
+
+static void wq_add(swq *q, size_t i)
+{
+    size_t k = q->n++;
+
+    while (k > 0 && q->v[(k - 1) / 2] > i) {
+        q->v[k] = q->v[(k - 1) / 2];
+        k = (k - 1) / 2;
+    }
+    q->v[k] = i;
+}
+
+/* The smallest entry, taken out (the queue is not empty). */
+static size_t wq_take(swq *q)
+{
+    size_t top = q->v[0], last = q->v[--q->n], k = 0;
+
+    for (;;) {
+        size_t c = 2 * k + 1;
+
+        if (c >= q->n)
+            break;
+        if (c + 1 < q->n && q->v[c + 1] < q->v[c])
+            c++;
+        if (q->v[c] >= last)
+            break;
+        q->v[k] = q->v[c];
+        k = c;
+    }
+    if (q->n > 0)
+        q->v[k] = last;
+    return top;
+}
+
+/* ------------------------------------------------------------------------
  * Caps (EXEC-004/005, design 2.12) and mutexes (design 2.2).
  * ---------------------------------------------------------------------- */
 
@@ -354,6 +463,8 @@ static int tags_fit(const sched *s, const stask *t)
 {
     size_t k;
 
+    if (s->n_caps == 0)
+        return 1;       /* no capped tag in the graph: t->gt is not read */
     for (k = 0; k < t->gt->n_caps; k++)
         if (s->tag_used[t->gt->caps[k]] >= s->tag_cap[t->gt->caps[k]])
             return 0;
@@ -364,18 +475,78 @@ static void slot_take(sched *s, const stask *t)
 {
     size_t k;
 
+    if (s->n_caps == 0)
+        return;
     for (k = 0; k < t->gt->n_caps; k++)
         s->tag_used[t->gt->caps[k]]++;
+}
+
+/* The first waiting task of tag c goes back to the ready set if the tag
+ * has room. */
+static void tag_wake(sched *s, size_t c)
+{
+    swq *q = &s->tag_wq[c];
+
+    while (q->n > 0 && s->tag_used[c] < s->tag_cap[c]) {
+        size_t i = wq_take(q);
+
+        if (s->t[i].state != T_READY)
+            continue;           /* decided while waiting */
+        s->t[i].woke_tag = 1;
+        heap_insert(s, i);
+        return;
+    }
+}
+
+/* Tag c freed a slot during an admission round (a spawn that failed).
+ * Were every waiting task in the ready set, those after the round's
+ * position would still come in this round and the others would already
+ * have been set aside: the queue is split that way. */
+static void tag_free_in_round(sched *s, size_t c)
+{
+    swq *q = &s->tag_wq[c];
+    size_t k;
+
+    for (k = 0; k < q->n; k++) {
+        size_t i = q->v[k];
+
+        if (s->t[i].state != T_READY)
+            continue;
+        if (s->round_popped && i < s->round_hi)
+            s->blocked[s->n_blocked++] = i;
+        else
+            heap_insert(s, i);
+    }
+    q->n = 0;
 }
 
 static void slot_release(sched *s, const stask *t)
 {
     size_t k;
 
+    if (s->n_caps == 0)
+        return;
     for (k = 0; k < t->gt->n_caps; k++)
         s->tag_used[t->gt->caps[k]]--;
     if (t->gt->n_caps > 0)
         s->dirty = 1;
+    for (k = 0; k < t->gt->n_caps; k++) {
+        if (s->in_round)
+            tag_free_in_round(s, t->gt->caps[k]);
+        else
+            tag_wake(s, t->gt->caps[k]);
+    }
+}
+
+/* The first full tag of a task, or SIZE_MAX. */
+static size_t full_tag(const sched *s, const stask *t)
+{
+    size_t k;
+
+    for (k = 0; k < t->gt->n_caps; k++)
+        if (s->tag_used[t->gt->caps[k]] >= s->tag_cap[t->gt->caps[k]])
+            return t->gt->caps[k];
+    return SIZE_MAX;
 }
 
 static int is_excl(const stask *t, size_t k)
@@ -383,14 +554,103 @@ static int is_excl(const stask *t, size_t k)
     return t->info->mutexes[k].mode == HAZ_MUTEX_EXCLUSIVE;
 }
 
-/* Every parked task competes again, in canonical order (design 2.3). */
-static void requeue_parked(sched *s)
+/* 1 when the first mutex of t is requested exclusively. */
+static int is_excl_req(const stask *t)
+{
+    return is_excl(t, 0) ? 1 : 0;
+}
+
+/* Could a parked task with this one mutex key, in this mode, go on? */
+static int lk_open(const slock *l, int excl)
+{
+    if (excl)
+        return l->shared == 0 && l->excl == 0;
+    return l->excl == 0 && l->excl_waiting == 0;
+}
+
+/* The first parked task of each mode of the key that could go on goes
+ * back to the ready set. */
+static void lk_wake(sched *s, size_t key)
+{
+    int m;
+
+    for (m = 0; m < 2; m++) {
+        swq *q = &s->lk_wq[2 * key + (size_t)m];
+        size_t na = 0;
+
+        if (!lk_open(&s->lk[key], m))
+            continue;
+        while (q->n > 0) {
+            size_t i = wq_take(q);
+
+            if (s->t[i].state != T_PARKED)
+                continue;       /* decided while parked */
+            if (s->c[i].parked_at == s->requeues) {
+                /* Looked at since the last requeue: it competes again
+                 * only after the next one.  (A key opens without a
+                 * requeue only when a runtime cycle withdraws a
+                 * registration.) */
+                s->aside[na++] = i;
+                continue;
+            }
+            s->n_lkwait--;
+            s->t[i].woke_lk = 1;
+            heap_insert(s, i);
+            break;
+        }
+        while (na > 0)
+            wq_add(q, s->aside[--na]);
+    }
+}
+
+/* Every parked task competes again, in canonical order (design 2.3): the
+ * mutexes of task t were released or its registrations withdrawn, so the
+ * queues of those keys are woken; the parked tasks with several mutexes
+ * go back to the ready set. */
+static void requeue_parked(sched *s, const stask *t)
 {
     size_t k;
 
+    s->requeues++;
+    if (s->n_parked + s->n_lkwait > 0)
+        s->dirty = 1;
     for (k = 0; k < s->n_parked; k++)
-        heap_push(s, s->parked[k]);
+        heap_insert(s, s->parked[k]);
     s->n_parked = 0;
+    for (k = 0; k < t->info->n_mutexes; k++)
+        lk_wake(s, t->gt->locks[k]);
+}
+
+/* Park task i (rejected by the mutex check). */
+static void park(sched *s, size_t i)
+{
+    stask *t = &s->t[i];
+
+    t->state = T_PARKED;
+    if (t->info->n_mutexes == 1) {
+        s->c[i].parked_at = s->requeues;
+        wq_add(&s->lk_wq[2 * t->gt->locks[0] + (size_t)is_excl_req(t)], i);
+        s->n_lkwait++;
+        s->wq_used = 1;
+    } else {
+        s->parked[s->n_parked++] = i;
+    }
+}
+
+/* After task i, taken from the ready set, was looked at: the wait queue it
+ * came from passes its turn on (see "Wait queues"). */
+static void chain_next(sched *s, size_t i)
+{
+    stask *t = &s->t[i];
+
+    if (t->woke_lk) {
+        t->woke_lk = 0;
+        lk_wake(s, t->gt->locks[0]);
+    }
+    if (t->woke_tag) {
+        t->woke_tag = 0;
+        tag_wake(s, cold(s, t)->wtag);
+    }
 }
 
 /* Withdraw the task's waiter registrations; 1 if it had any. */
@@ -400,8 +660,8 @@ static int locks_withdraw(sched *s, stask *t)
     int any = 0;
 
     for (k = 0; k < t->info->n_mutexes; k++) {
-        if (t->reg[k]) {
-            t->reg[k] = 0;
+        if (cold(s, t)->reg[k]) {
+            cold(s, t)->reg[k] = 0;
             s->lk[t->gt->locks[k]].excl_waiting--;
             any = 1;
         }
@@ -422,6 +682,8 @@ static int locks_try(sched *s, stask *t)
     size_t k;
     int conflict = 0, withdrew = 0;
 
+    if (s->n_lk == 0)
+        return 1;       /* no mutex in the graph */
     for (k = 0; k < t->info->n_mutexes && !conflict; k++) {
         const slock *l = &s->lk[t->gt->locks[k]];
 
@@ -446,17 +708,17 @@ static int locks_try(sched *s, stask *t)
 
         if (!is_excl(t, k))
             continue;
-        if (t->reg[k] && !held) {
-            t->reg[k] = 0;
+        if (cold(s, t)->reg[k] && !held) {
+            cold(s, t)->reg[k] = 0;
             l->excl_waiting--;
             withdrew = 1;
-        } else if (!t->reg[k] && held) {
-            t->reg[k] = 1;
+        } else if (!cold(s, t)->reg[k] && held) {
+            cold(s, t)->reg[k] = 1;
             l->excl_waiting++;
         }
     }
     if (withdrew)
-        requeue_parked(s);
+        requeue_parked(s, t);
     return 0;
 }
 
@@ -466,7 +728,7 @@ static void locks_release(sched *s, const stask *t, int requeue)
 {
     size_t k;
 
-    if (t->info->n_mutexes == 0)
+    if (s->n_lk == 0 || t->info->n_mutexes == 0)
         return;
     for (k = 0; k < t->info->n_mutexes; k++) {
         if (is_excl(t, k))
@@ -475,13 +737,18 @@ static void locks_release(sched *s, const stask *t, int requeue)
             s->lk[t->gt->locks[k]].shared--;
     }
     if (requeue)
-        requeue_parked(s);
+        requeue_parked(s, t);
 }
 
+/* Task i, parked, leaves the parked tasks to be decided. */
 static void unpark(sched *s, size_t i)
 {
     size_t k, w;
 
+    if (s->t[i].info->n_mutexes == 1) {
+        s->n_lkwait--;          /* its queue entry is dropped when met */
+        return;
+    }
     for (k = 0, w = 0; k < s->n_parked; k++)
         if (s->parked[k] != i)
             s->parked[w++] = s->parked[k];
@@ -718,7 +985,7 @@ static int build_cwd(sched *s, const stask *t, haz_buf *b)
  * to the ready set (through `blocked`) until one of them exits.  Any other
  * failure but memory ends the task ERRORED (design 2.7).
  */
-static void spawn_task(sched *s, size_t i, size_t *nb)
+static void spawn_task(sched *s, size_t i)
 {
     stask *t = &s->t[i];
     haz_spawn_plan plan;
@@ -753,17 +1020,17 @@ static void spawn_task(sched *s, size_t i, size_t *nb)
     if (rc == HAZ_OK) {
         t->state = T_RUNNING;
         s->running[s->n_running++] = i;
-        if (t->timeout_ns != 0) {
-            uint64_t now = now_ns(s);
+        if (s->timed) {
+            uint64_t now = now_ns(s), to = timeout_of(s, t);
 
-            t->timeout_at = now + t->timeout_ns < now ? UINT64_MAX
-                                                      : now + t->timeout_ns;
+            if (to != 0)
+                cold(s, t)->timeout_at = now + to < now ? UINT64_MAX
+                                                        : now + to;
         }
         {
             size_t pair = s->hs_free[--s->n_hs_free];
 
             t->hs_out = (char *)s->hs + 2 * pair * s->hs_stride;
-            t->hs_err = (char *)t->hs_out + s->hs_stride;
             t->out_fed = 0;
             t->err_fed = 0;
         }
@@ -780,7 +1047,7 @@ static void spawn_task(sched *s, size_t i, size_t *nb)
     }
     if (rc == HAZ_ELIMIT && s->n_running > 0) {
         t->state = T_READY;
-        s->blocked[(*nb)++] = i;
+        s->blocked[s->n_blocked++] = i;
         s->spawner_full = 1;
         return;
     }
@@ -857,8 +1124,8 @@ static int lookup(sched *s, size_t i)
     }
     haz__error_clear(s->ctx);
     rc = haz__task_cache_key(s->ctx, s->hash, s->root, t->gt,
-                             s->opt.host_env, preds, n, s->fsrec, &t->inputs,
-                             o->key);
+                             s->opt.host_env, preds, n, s->fsrec,
+                             &cold(s, t)->inputs, o->key);
     haz__free(s->ctx, preds);
     if (rc == HAZ_ENOMEM) {
         alloc_fail(s);
@@ -936,13 +1203,14 @@ static int store_result(sched *s, size_t i)
 {
     stask *t = &s->t[i];
     haz_task_outcome *o = outcome_of(s, i);
+    scold *tc = cold(s, t);
     haz_cache_output *outs = NULL;
     size_t k, rl = strcmp(s->root, "/") == 0 ? 0 : strlen(s->root);
     int rc = 0;
 
     if (s->store == NULL || !o->has_key)
         return 0;
-    rc = haz__input_set_changed(s->root, &t->inputs, NULL);
+    rc = haz__input_set_changed(s->root, &cold(s, t)->inputs, NULL);
     if (rc == HAZ_ENOMEM) {
         alloc_fail(s);          /* not a silent "changed": never stored */
         return 1;
@@ -976,15 +1244,15 @@ static int store_result(sched *s, size_t i)
     if (rc == 0) {
         haz__error_clear(s->ctx);
         rc = s->store->methods->store(s->store, o->key, s->hash->digest_len,
-                                      outs, o->n_outputs, t->out.data,
-                                      t->out.len, t->err.data, t->err.len,
+                                      outs, o->n_outputs, tc->out.data,
+                                      tc->out.len, tc->err.data, tc->err.len,
                                       s->created_at);
     }
     for (k = 0; outs != NULL && k < o->n_outputs; k++)
         haz__free(s->ctx, (void *)outs[k].host_path);
     haz__free(s->ctx, outs);
-    haz__buf_free(&t->out);
-    haz__buf_free(&t->err);
+    haz__buf_free(&tc->out);
+    haz__buf_free(&tc->err);
     if (rc == 0)
         return 0;
     if (rc == HAZ_ENOMEM) {
@@ -997,7 +1265,7 @@ static int store_result(sched *s, size_t i)
 
 /* Admit ready task i, which fits the caps (reference-exec.md 3.3 step
  * 2): announce it once, look it up, then the mutex check. */
-static void admit(sched *s, size_t i, size_t *nb)
+static void admit(sched *s, size_t i)
 {
     stask *t = &s->t[i];
 
@@ -1020,42 +1288,63 @@ static void admit(sched *s, size_t i, size_t *nb)
      * admission and given back on a rejection: taking it only once the
      * mutexes are held is the same, observably. */
     if (!locks_try(s, t)) {
-        t->state = T_PARKED;
-        s->parked[s->n_parked++] = i;
+        park(s, i);
         return;
     }
     slot_take(s, t);
     t->state = T_RUNNING;   /* spawn_task settles it */
-    spawn_task(s, i, nb);
+    spawn_task(s, i);
 }
 
 /*
  * Admission rounds (design 2.4): every ready task that fits is admitted in
  * canonical order; those whose tags are full are set aside and wait for
- * the next round.  Rounds run only when something changed (s->dirty), and
- * again when a round itself freed something.  A request on the cancel
- * token (from a signal handler or an observer) stops the round at once.
+ * the next round (in the wait queue of a full tag: see "Wait queues").
+ * Rounds run only when something changed (s->dirty), and again when a
+ * round itself freed something.  A request on the cancel token (from a
+ * signal handler or an observer) stops the round at once.
  */
 static void admission(sched *s)
 {
     while (s->dirty && s->fatal == 0 && !s->gate_closed) {
-        size_t nb = 0, k;
+        size_t k;
 
         s->dirty = 0;
+        s->n_blocked = 0;
+        s->in_round = 1;
+        s->round_popped = 0;
         while (s->n_heap > 0 && !global_full(s) && s->fatal == 0 &&
                haz_cancel_count(s->cfg->cancel) <= s->seen_requests) {
             size_t i = heap_pop(s);
 
-            if (s->t[i].state != T_READY)
-                continue;       /* stale: decided while queued */
-            if (!tags_fit(s, &s->t[i])) {
-                s->blocked[nb++] = i;
+            if (!s->round_popped || i > s->round_hi)
+                s->round_hi = i;
+            s->round_popped = 1;
+            if (s->t[i].state != T_READY) {
+                chain_next(s, i);   /* stale: decided while queued */
                 continue;
             }
-            admit(s, i, &nb);
+            if (!tags_fit(s, &s->t[i]))
+                s->blocked[s->n_blocked++] = i;
+            else
+                admit(s, i);
+            chain_next(s, i);
         }
-        for (k = 0; k < nb; k++)
-            heap_insert(s, s->blocked[k]);
+        s->in_round = 0;
+        for (k = 0; k < s->n_blocked; k++) {
+            size_t i = s->blocked[k];
+            size_t c = full_tag(s, &s->t[i]);
+
+            if (c == SIZE_MAX) {
+                heap_insert(s, i);
+            } else {
+                s->t[i].state = T_READY;
+                s->c[i].wtag = c;
+                wq_add(&s->tag_wq[c], i);
+                s->wq_used = 1;
+            }
+        }
+        s->n_blocked = 0;
     }
 }
 
@@ -1083,9 +1372,9 @@ static void on_output(sched *s, const haz_spawn_event *ev)
     t = &s->t[s->running[k]];
     if (ev->stream == HAZ_STREAM_STDERR) {
         if (!t->err_fed)
-            s->hash->init(t->hs_err);
+            s->hash->init(HS_ERR(s, t));
         t->err_fed = 1;
-        s->hash->update(t->hs_err, ev->data, ev->len);
+        s->hash->update(HS_ERR(s, t), ev->data, ev->len);
     } else {
         if (!t->out_fed)
             s->hash->init(t->hs_out);
@@ -1094,7 +1383,8 @@ static void on_output(sched *s, const haz_spawn_event *ev)
     }
     /* EXEC-016: the streams are captured in full for the cache store. */
     if (s->store != NULL &&
-        haz__buf_append(ev->stream == HAZ_STREAM_STDERR ? &t->err : &t->out,
+        haz__buf_append(ev->stream == HAZ_STREAM_STDERR ? &cold(s, t)->err
+                                                        : &cold(s, t)->out,
                         ev->data, ev->len) != 0) {
         alloc_fail(s);
         return;
@@ -1228,9 +1518,10 @@ static int find_path(sched *s, size_t from, size_t to, size_t *len)
         for (l = 0; l < 3 && !found; l++) {
             const size_t *v = l == 0 ? t->info->dependents
                               : l == 1 ? t->info->weak_dependents
-                                       : t->redges;
+                                       : cold(s, t)->redges;
             size_t nv = l == 0 ? t->info->n_dependents
-                        : l == 1 ? t->info->n_weak_dependents : t->n_redges;
+                        : l == 1 ? t->info->n_weak_dependents
+                                 : cold(s, t)->n_redges;
 
             for (k = 0; k < nv; k++) {
                 size_t w = v[k];
@@ -1323,18 +1614,29 @@ static void runtime_cycle(sched *s, size_t i, size_t c, size_t len)
         size_t u = mem[m]->index;
         stask *ut = &s->t[u];
         haz_task_outcome *o = outcome_of(s, u);
+        int withdrew;
 
         if (ut->state != T_WAITING && ut->state != T_READY &&
             ut->state != T_PARKED)
             continue;
         if (ut->state == T_PARKED)
             unpark(s, u);
-        (void)locks_withdraw(s, ut);
+        withdrew = locks_withdraw(s, ut);
         o->kind = HAZ_OUTCOME_SKIPPED;
         o->skip_cause = HAZ_SKIP_RUNTIME_CYCLE;
         settle(s, u);
         s->mark2[u] = 1;        /* skipped here: cascaded below */
         OBS_CALL(s, on_task_skipped, o);
+        if (withdrew && s->in_round) {
+            /* Found by a cache hit in an admission round, which goes on:
+             * shared requests may now fit where u was registered, and
+             * those not looked at since the last requeue are due in this
+             * round (see "Wait queues"). */
+            size_t k;
+
+            for (k = 0; k < ut->info->n_mutexes; k++)
+                lk_wake(s, ut->gt->locks[k]);
+        }
     }
     /* Their hard descendants can never run: the internal cancellation
      * drains them as RunCancelled (design 2.8). */
@@ -1365,9 +1667,9 @@ static size_t mark_ancestors(sched *s, size_t i)
 
         for (l = 0; l < 3; l++) {
             const size_t *v = l == 0 ? t->info->deps
-                              : l == 1 ? t->info->weak_deps : t->rin;
+                              : l == 1 ? t->info->weak_deps : cold(s, t)->rin;
             size_t nv = l == 0 ? t->info->n_deps
-                        : l == 1 ? t->info->n_weak_deps : t->n_rin;
+                        : l == 1 ? t->info->n_weak_deps : cold(s, t)->n_rin;
 
             for (k = 0; k < nv; k++) {
                 size_t w = v[k];
@@ -1392,7 +1694,7 @@ static size_t mark_ancestors(sched *s, size_t i)
  */
 static void check_cycles(sched *s, size_t i)
 {
-    stask *t = &s->t[i];
+    scold *tc = &s->c[i];
     size_t nc, k, n, c = SIZE_MAX, len;
 
     if (outcome_of(s, i)->n_outputs == 0 || !s->any_inputs)
@@ -1400,15 +1702,15 @@ static void check_cycles(sched *s, size_t i)
     nc = consumers(s, i);
     if (nc == 0)
         return;
-    t->redges = haz__reallocarray(s->ctx, NULL, nc, sizeof(*t->redges));
-    if (t->redges == NULL) {
+    tc->redges = haz__reallocarray(s->ctx, NULL, nc, sizeof(*tc->redges));
+    if (tc->redges == NULL) {
         alloc_fail(s);
         return;
     }
-    memcpy(t->redges, s->cons, nc * sizeof(*t->redges));
-    t->n_redges = nc;
+    memcpy(tc->redges, s->cons, nc * sizeof(*tc->redges));
+    tc->n_redges = nc;
     for (k = 0; k < nc; k++) {
-        stask *ct = &s->t[s->cons[k]];
+        scold *ct = &s->c[s->cons[k]];
 
         if (ct->n_rin == ct->cap_rin) {
             size_t cap = ct->cap_rin ? 2 * ct->cap_rin : 4;
@@ -1488,7 +1790,7 @@ static void on_exit_event(sched *s, const haz_spawn_event *ev)
     else
         memcpy(o->stdout_hash, s->empty_digest, o->hash_len);
     if (t->err_fed)
-        s->hash->out(t->hs_err, o->stderr_hash);
+        s->hash->out(HS_ERR(s, t), o->stderr_hash);
     else
         memcpy(o->stderr_hash, s->empty_digest, o->hash_len);
     s->hs_free[s->n_hs_free++] = (size_t)((char *)t->hs_out - (char *)s->hs) /
@@ -1548,7 +1850,7 @@ static void terminate(sched *s, stask *t, uint64_t now)
     uint64_t g = s->opt.cancel_grace_ns;
 
     t->term_sent = 1;
-    t->kill_at = now + g < now ? UINT64_MAX : now + g;
+    cold(s, t)->kill_at = now + g < now ? UINT64_MAX : now + g;
     send_signal(s, t, SIGTERM);
 }
 
@@ -1556,11 +1858,27 @@ static void terminate(sched *s, stask *t, uint64_t now)
  * step 1); draining releases soft successors, which are drained too. */
 static void drain(sched *s)
 {
-    size_t k;
+    size_t k, q;
 
     for (k = 0; k < s->n_parked; k++)
         heap_insert(s, s->parked[k]);
     s->n_parked = 0;
+    if (s->wq_used) {
+        for (q = 0; q < 2 * s->n_lk; q++) {
+            for (k = 0; k < s->lk_wq[q].n; k++)
+                if (s->t[s->lk_wq[q].v[k]].state == T_PARKED)
+                    heap_insert(s, s->lk_wq[q].v[k]);
+            s->lk_wq[q].n = 0;
+        }
+        for (q = 0; q < s->n_caps; q++) {
+            for (k = 0; k < s->tag_wq[q].n; k++)
+                if (s->t[s->tag_wq[q].v[k]].state == T_READY)
+                    heap_insert(s, s->tag_wq[q].v[k]);
+            s->tag_wq[q].n = 0;
+        }
+        s->n_lkwait = 0;
+        s->wq_used = 0;
+    }
     while (s->n_heap > 0) {
         size_t i = heap_pop(s);
 
@@ -1643,10 +1961,12 @@ static uint64_t next_deadline(const sched *s)
     for (k = 0; k < s->n_running; k++) {
         const stask *t = &s->t[s->running[k]];
 
-        if (!t->term_sent && t->timeout_at != 0 && t->timeout_at < d)
-            d = t->timeout_at;
-        if (t->term_sent && !t->kill_sent && t->kill_at < d)
-            d = t->kill_at;
+        const scold *tc = cold(s, t);
+
+        if (!t->term_sent && tc->timeout_at != 0 && tc->timeout_at < d)
+            d = tc->timeout_at;
+        if (t->term_sent && !t->kill_sent && tc->kill_at < d)
+            d = tc->kill_at;
     }
     return d;
 }
@@ -1665,7 +1985,7 @@ static void check_timers(sched *s)
     for (k = 0; k < n; k++) {
         stask *t = &s->t[s->scratch[k]];
 
-        if (t->term_sent && !t->kill_sent && now >= t->kill_at) {
+        if (t->term_sent && !t->kill_sent && now >= cold(s, t)->kill_at) {
             t->kill_sent = 1;
             send_signal(s, t, SIGKILL);
         }
@@ -1673,7 +1993,8 @@ static void check_timers(sched *s)
     for (k = 0; k < n; k++) {
         stask *t = &s->t[s->scratch[k]];
 
-        if (!t->term_sent && t->timeout_at != 0 && now >= t->timeout_at) {
+        if (!t->term_sent && cold(s, t)->timeout_at != 0 &&
+            now >= cold(s, t)->timeout_at) {
             t->timed_out = 1;
             terminate(s, t, now);
         }
@@ -1683,6 +2004,52 @@ static void check_timers(sched *s)
 /* ------------------------------------------------------------------------
  * Setup.
  * ---------------------------------------------------------------------- */
+
+/* The wait queues, each sized for every task of the run that can wait in
+ * it: a task with one mutex in the queue of its key and mode, a task with
+ * capped tags in the queue of any of them. */
+static int setup_wait_queues(sched *s)
+{
+    size_t nq = 2 * s->n_lk + s->n_caps, i, k, total = 0;
+    swq *q;
+
+    if (nq == 0)
+        return HAZ_OK;
+    q = haz__calloc(s->ctx, nq, sizeof(*q));
+    if (q == NULL)
+        return HAZ_ENOMEM;
+    s->lk_wq = q;
+    s->tag_wq = q + 2 * s->n_lk;
+    if (s->n_lk > 0) {
+        s->aside = haz__reallocarray(s->ctx, NULL, s->n, sizeof(*s->aside));
+        if (s->aside == NULL)
+            return HAZ_ENOMEM;
+    }
+    /* Count into .n, then turn the counts into slices of the pool. */
+    for (i = 0; i < s->n; i++) {
+        const stask *t = &s->t[i];
+
+        if (t->state == T_OUT)
+            continue;
+        if (t->info->n_mutexes == 1)
+            s->lk_wq[2 * t->gt->locks[0] + (size_t)is_excl_req(t)].n++;
+        for (k = 0; k < t->gt->n_caps; k++)
+            s->tag_wq[t->gt->caps[k]].n++;
+    }
+    for (k = 0; k < nq; k++)
+        total += q[k].n;
+    if (total == 0)
+        return HAZ_OK;
+    s->wq_pool = haz__reallocarray(s->ctx, NULL, total, sizeof(*s->wq_pool));
+    if (s->wq_pool == NULL)
+        return HAZ_ENOMEM;
+    for (k = 0, total = 0; k < nq; k++) {
+        q[k].v = s->wq_pool + total;
+        total += q[k].n;
+        q[k].n = 0;
+    }
+    return HAZ_OK;
+}
 
 /* The hold set has one entry per distinct lock key of the graph and the
  * tag caps one per capped tag; the frozen graph indexes both. */
@@ -1702,19 +2069,20 @@ static int setup_caps_and_locks(sched *s)
         if (s->regpool == NULL)
             return HAZ_ENOMEM;
         for (i = 0, n_reg = 0; i < s->n; i++) {
-            s->t[i].reg = s->regpool + n_reg;
+            s->c[i].reg = s->regpool + n_reg;
             n_reg += s->t[i].info->n_mutexes;
         }
     }
-    if (n_caps == 0)
-        return HAZ_OK;
-    s->tag_cap = haz__calloc(s->ctx, n_caps, sizeof(*s->tag_cap));
-    s->tag_used = haz__calloc(s->ctx, n_caps, sizeof(*s->tag_used));
-    if (s->tag_cap == NULL || s->tag_used == NULL)
-        return HAZ_ENOMEM;
-    for (k = 0; k < n_caps; k++)
-        s->tag_cap[k] = caps[k].cap;
-    return HAZ_OK;
+    s->n_caps = n_caps;
+    if (n_caps > 0) {
+        s->tag_cap = haz__calloc(s->ctx, n_caps, sizeof(*s->tag_cap));
+        s->tag_used = haz__calloc(s->ctx, n_caps, sizeof(*s->tag_used));
+        if (s->tag_cap == NULL || s->tag_used == NULL)
+            return HAZ_ENOMEM;
+        for (k = 0; k < n_caps; k++)
+            s->tag_cap[k] = caps[k].cap;
+    }
+    return setup_wait_queues(s);
 }
 
 /* Index the input patterns of the run for producer matching (EXEC-019):
@@ -1822,14 +2190,15 @@ static int setup_cache(sched *s)
 static int setup(sched *s)
 {
     const haz_run_config *cfg = s->cfg;
-    size_t i, k, pos = 0, stride;
-    int rc;
+    size_t i, k, stride;
+    int rc, any_inputs = 0;
     const haz__gtask *gts = haz__graph_tasks(s->g, &s->n);
 
     if (s->n > 0) {
         size_t words = (s->n + 63) / 64;
 
         s->t = haz__calloc(s->ctx, s->n, sizeof(*s->t));
+        s->c = haz__calloc(s->ctx, s->n, sizeof(*s->c));
         s->ready = haz__calloc(s->ctx, words, sizeof(*s->ready));
         s->ready_sum = haz__calloc(s->ctx, (words + 63) / 64,
                                    sizeof(*s->ready_sum));
@@ -1841,36 +2210,47 @@ static int setup(sched *s)
         s->cons = haz__calloc(s->ctx, s->n, sizeof(*s->cons));
         s->mark = haz__calloc(s->ctx, s->n, 1);
         s->mark2 = haz__calloc(s->ctx, s->n, 1);
-        if (s->t == NULL || s->ready == NULL || s->ready_sum == NULL ||
-            s->parked == NULL ||
+        if (s->t == NULL || s->c == NULL || s->ready == NULL ||
+            s->ready_sum == NULL || s->parked == NULL ||
             s->running == NULL || s->scratch == NULL || s->prev == NULL ||
             s->blocked == NULL || s->cons == NULL || s->mark == NULL ||
             s->mark2 == NULL)
             return HAZ_ENOMEM;
     }
-    for (i = 0; i < s->n; i++) {
+    /* One pass over the tasks when every task is in the run, two with a
+     * selection (the second needs to know which tasks are in it). */
+    if (cfg->selected == NULL)
+        s->n_run = s->n;
+    for (i = 0; cfg->selected != NULL && i < s->n; i++) {
         stask *t = &s->t[i];
 
         t->gt = &gts[i];
         t->info = &gts[i].info;
-        t->state = (cfg->selected == NULL || cfg->selected[i]) ? T_WAITING
-                                                                : T_OUT;
+        t->state = cfg->selected[i] ? T_WAITING : T_OUT;
         if (t->state != T_OUT)
             t->pos = s->n_run++;
     }
+    s->res = haz__run_result_new(s->ctx, s->n_run);
+    if (s->res == NULL)
+        return HAZ_ENOMEM;
     /* A run must contain the hard predecessors of its tasks (their stream
      * hashes feed the cache key, CACHE-007); soft predecessors outside the
      * run are ignored. */
     for (i = 0; i < s->n; i++) {
         stask *t = &s->t[i];
+        haz_task_id *id;
 
-        if (t->state == T_OUT)
-            continue;
         if (cfg->selected == NULL) {
             /* Every task is in the run: no predecessor to look up. */
+            t->gt = &gts[i];
+            t->info = &gts[i].info;
+            t->state = T_WAITING;
+            t->pos = i;
             t->pend_hard = t->info->n_deps;
             t->pend_soft = t->info->n_weak_deps;
         } else {
+            if (t->state == T_OUT)
+                continue;
             for (k = 0; k < t->info->n_deps; k++) {
                 if (s->t[t->info->deps[k]].state == T_OUT)
                     return haz__error(s->ctx, HAZ_EINVAL,
@@ -1884,13 +2264,16 @@ static int setup(sched *s)
                 if (s->t[t->info->weak_deps[k]].state != T_OUT)
                     t->pend_soft++;
         }
-        t->timeout_ns = t->info->timeout_ns != 0 ? t->info->timeout_ns
-                                                 : s->opt.default_timeout_ns;
-        s->timed |= t->timeout_ns != 0;
+        s->timed |= timeout_of(s, t) != 0;
+        any_inputs |= t->info->n_inputs != 0;
+        id = &s->res->ids[t->pos];
+        id->index = i;
+        id->project = t->info->project;
+        id->task = t->info->name;
+        id->id = t->info->id;
+        s->res->outcomes[t->pos].task = *id;
+        make_ready_if_free(s, i);
     }
-    s->res = haz__run_result_new(s->ctx, s->n_run);
-    if (s->res == NULL)
-        return HAZ_ENOMEM;
     /* One pair of stream hash states per task that can run at once: the
      * global cap bounds the running tasks. */
     s->global_cap = s->opt.concurrency != 0 ? s->opt.concurrency
@@ -1913,26 +2296,9 @@ static int setup(sched *s)
         s->hash->init(s->hs);
         s->hash->out(s->hs, s->empty_digest);
     }
-    for (i = 0; i < s->n; i++) {
-        stask *t = &s->t[i];
-        haz_task_id *id;
-
-        if (t->state == T_OUT)
-            continue;
-        id = &s->res->ids[pos];
-        id->index = i;
-        id->project = t->info->project;
-        id->task = t->info->name;
-        id->id = t->info->id;
-        s->res->outcomes[pos].task = *id;
-        haz__buf_init(&t->out, s->ctx);
-        haz__buf_init(&t->err, s->ctx);
-        haz__input_set_init(&t->inputs, s->ctx);
-        pos++;
-    }
     if ((rc = setup_caps_and_locks(s)) != 0)
         return rc;
-    if ((rc = setup_inputs(s)) != 0)
+    if (any_inputs && (rc = setup_inputs(s)) != 0)
         return rc;
     if (cfg->spawner->methods->max_children != NULL)
         s->max_children = cfg->spawner->methods->max_children(cfg->spawner);
@@ -1942,9 +2308,15 @@ static int setup(sched *s)
         return HAZ_ENOMEM;
     if ((rc = setup_cache(s)) != 0)
         return rc;
-    for (i = 0; i < s->n; i++)
-        if (s->t[i].pend_hard == 0 && s->t[i].pend_soft == 0)
-            make_ready_if_free(s, i);
+    /* The captured streams and the input sets serve the cache only (a
+     * zeroed one is freed as empty). */
+    for (i = 0; s->store != NULL && i < s->n; i++) {
+        scold *c = &s->c[i];
+
+        haz__buf_init(&c->out, s->ctx);
+        haz__buf_init(&c->err, s->ctx);
+        haz__input_set_init(&c->inputs, s->ctx);
+    }
     s->dirty = 1;
     return HAZ_OK;
 }
@@ -1953,12 +2325,14 @@ static void teardown(sched *s)
 {
     size_t i;
 
-    for (i = 0; i < s->n && s->t != NULL; i++) {
-        haz__free(s->ctx, s->t[i].redges);
-        haz__free(s->ctx, s->t[i].rin);
-        haz__buf_free(&s->t[i].out);
-        haz__buf_free(&s->t[i].err);
-        haz__input_set_free(&s->t[i].inputs);
+    /* Only the cache and the runtime invariants allocate per task. */
+    for (i = 0; i < s->n && s->c != NULL && (s->store != NULL ||
+                                             s->any_inputs); i++) {
+        haz__free(s->ctx, s->c[i].redges);
+        haz__free(s->ctx, s->c[i].rin);
+        haz__buf_free(&s->c[i].out);
+        haz__buf_free(&s->c[i].err);
+        haz__input_set_free(&s->c[i].inputs);
     }
     haz__filestat_close(s->fsrec);
     haz__strmap_free(&s->claims);
@@ -1966,6 +2340,7 @@ static void teardown(sched *s)
     haz__free(s->ctx, s->inputs);
     haz__free(s->ctx, s->glob_in);
     haz__free(s->ctx, s->t);
+    haz__free(s->ctx, s->c);
     haz__free(s->ctx, s->ready);
     haz__free(s->ctx, s->ready_sum);
     haz__free(s->ctx, s->parked);
@@ -1982,6 +2357,9 @@ static void teardown(sched *s)
     haz__free(s->ctx, s->tag_used);
     haz__free(s->ctx, s->lk);
     haz__free(s->ctx, s->regpool);
+    haz__free(s->ctx, s->lk_wq);
+    haz__free(s->ctx, s->wq_pool);
+    haz__free(s->ctx, s->aside);
     haz__free(s->ctx, s->ev);
     haz__free(s->ctx, s->root);
 }

@@ -7,6 +7,7 @@
  */
 #include "internal.h"
 #include "pattern.h"
+#include "sys.h"
 #include "walk.h"
 
 #include <dirent.h>
@@ -147,14 +148,15 @@ static int walk_glob(haz_ctx *ctx, const char *ws_root, const char *pat,
 
         if (host_path(&hp, ws_root, d.wp) != 0) {
             rc = HAZ_ENOMEM;
-        } else if ((dir = opendir(hp.len ? hp.data : "/")) == NULL) {
+        } else if ((dir = haz__io_opendir(hp.len ? hp.data : "/")) == NULL) {
             /* A directory that vanished or never existed matches nothing;
              * one that cannot be read is an error. */
             if (errno != ENOENT && errno != ENOTDIR)
                 rc = haz__error_os(ctx, HAZ_EIO, errno,
                                    "cannot read directory '%s'", hp.data);
         } else {
-            while (rc == HAZ_OK && (errno = 0, de = readdir(dir)) != NULL) {
+            while (rc == HAZ_OK &&
+                   (errno = 0, de = haz__io_readdir(dir)) != NULL) {
                 struct stat st;
                 const char *name = de->d_name;
 
@@ -169,8 +171,17 @@ static int walk_glob(haz_ctx *ctx, const char *ws_root, const char *pat,
                     rc = HAZ_ENOMEM;
                     break;
                 }
-                if (stat(hp.data, &st) != 0)
-                    continue;   /* dangling link or gone: not a file */
+                if (haz__io_stat(hp.data, &st) != 0) {
+                    /* A dangling link or a file gone meanwhile is not a
+                     * file; any other failure (EIO) is an error, never a
+                     * file silently left out of the inputs. */
+                    if (errno == ENOENT || errno == ENOTDIR ||
+                        errno == ELOOP)
+                        continue;
+                    rc = haz__error_os(ctx, HAZ_EIO, errno,
+                                       "cannot stat '%s'", hp.data);
+                    break;
+                }
                 if (S_ISDIR(st.st_mode)) {
                     if (d.depth + 1 >= maxd || d.depth + 1 > WALK_MAX_DEPTH)
                         continue;
@@ -230,7 +241,7 @@ int haz__resolve_patterns(haz_ctx *ctx, const char *ws_root,
         }
         if (host_path(&hp, ws_root, pats[i].abs) != 0) {
             rc = HAZ_ENOMEM;
-        } else if (stat(hp.data, &st) != 0) {
+        } else if (haz__io_stat(hp.data, &st) != 0) {
             if (errno == ENOENT || errno == ENOTDIR) {
                 if (missing_literal_fails)
                     rc = haz__error(ctx, HAZ_ENOENT,

@@ -33,6 +33,14 @@
  *   setsid          leave the process group and session
  *   block           wait for ever (signals aside)
  *   kill SIG        send SIG to itself
+ *   log PATH WORD ID  append "WORD NS ID\n" to PATH in one O_APPEND write
+ *                   (NS: CLOCK_MONOTONIC in nanoseconds), the interval
+ *                   log of R5: "log L start 7 sleep 2 log L end 7"
+ *   nonblock FD     set O_NONBLOCK on descriptor FD (R7)
+ *   drain SIZE MS   copy stdin to stdout until end of file, reading at most
+ *                   SIZE bytes at a time and sleeping MS between reads: a
+ *                   slow reader (R7)
+ *   exec PROG ...   replace the probe with PROG and the words after it
  *   exit N          exit with N
  *
  * Signals are numbers.  The end of the words is exit 0.  A bad word, or a
@@ -349,6 +357,55 @@ static void reap(void)
 }
 
 /* The index of the "--" that ends the fork body starting at i. */
+/* One interval-log record (R5): a single write() on an O_APPEND
+ * descriptor, so records of concurrent tasks never mix. */
+static void log_line(const char *path, const char *word, const char *id)
+{
+    char rec[512];
+    struct timespec ts;
+    int fd, n;
+
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        die("clock_gettime", NULL);
+    n = snprintf(rec, sizeof rec, "%s %lld %s\n", word,
+                 (long long)ts.tv_sec * 1000000000LL + (long long)ts.tv_nsec,
+                 id);
+    if (n <= 0 || (size_t)n >= sizeof rec)
+        die("log: record too long", NULL);
+    fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0644);
+    if (fd < 0)
+        die("open", path);
+    if (write(fd, rec, (size_t)n) != n)
+        die("write", path);
+    (void)close(fd);
+}
+
+/* A slow reader (R7): stdin to stdout, `size` bytes at most per read,
+ * `ms` milliseconds between reads. */
+static void drain(long size, long ms)
+{
+    char buf[65536];
+    struct timespec ts;
+    ssize_t r;
+
+    if (size < 1 || size > (long)sizeof buf)
+        die("drain: bad size", NULL);
+    for (;;) {
+        r = read(0, buf, (size_t)size);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            die("read", NULL);
+        if (r == 0)
+            return;
+        put(1, buf, (size_t)r);
+        ts.tv_sec = ms / 1000;
+        ts.tv_nsec = (ms % 1000) * 1000000L;
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+    }
+}
+
 static int fork_end(int argc, char **argv, int i)
 {
     for (; i < argc; i++)
@@ -464,6 +521,28 @@ int main(int argc, char **argv)
             if (kill(getpid(), (int)number(a)) != 0)
                 die("kill", NULL);
             i++;
+        } else if (strcmp(w, "log") == 0) {
+            if (i + 3 >= end)
+                die("log: missing arguments", NULL);
+            log_line(a, argv[i + 2], argv[i + 3]);
+            i += 3;
+        } else if (strcmp(w, "nonblock") == 0) {
+            int fd = (int)number(a), fl = fcntl(fd, F_GETFL);
+
+            if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+                die("fcntl", a);
+            i++;
+        } else if (strcmp(w, "drain") == 0) {
+            if (i + 2 >= end)
+                die("drain: missing arguments", NULL);
+            drain(number(a), number(argv[i + 2]));
+            i += 2;
+        } else if (strcmp(w, "exec") == 0) {
+            if (a == NULL)
+                die("exec: missing program", NULL);
+            argv[end] = NULL;
+            execv(a, argv + i + 1);
+            die("exec", a);
         } else if (strcmp(w, "exit") == 0) {
             _exit((int)number(a));
         } else {

@@ -48,6 +48,7 @@
 
 #include "internal.h"
 #include "testutil.h"
+#include "sweeputil.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -66,7 +67,8 @@
 #define MAX_CHILD 64
 
 /* ------------------------------------------------------------------------
- * Small helpers: strings, descriptors, files.
+ * Small helpers: strings (descriptors, scratch directories and copies of
+ * a workspace: tests/sweeputil.h).
  * ---------------------------------------------------------------------- */
 
 /* A growable string on the plain C heap (not the allocator under test). */
@@ -109,66 +111,6 @@ static char *xstrdup(const char *s)
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(d);
     return d;
-}
-
-/* The number of open descriptors below 1024. */
-static int fd_count(void)
-{
-    int fd, n = 0;
-
-    for (fd = 0; fd < 1024; fd++)
-        if (fcntl(fd, F_GETFD) != -1)
-            n++;
-    return n;
-}
-
-static void write_text(const char *dir, const char *rel, const char *text)
-{
-    char path[4096];
-
-    (void)snprintf(path, sizeof path, "%s/%s", dir, rel);
-    CU_ASSERT_EQUAL_FATAL(haz_test_write_file(path, text, strlen(text)), 0);
-}
-
-/* Copy the tree src to dst (which must not exist): directories, regular
- * files with their permission bits, nothing else. */
-static void copy_tree(const char *src, const char *dst)
-{
-    struct stat st;
-    struct dirent *de;
-    DIR *d;
-
-    CU_ASSERT_EQUAL_FATAL(lstat(src, &st), 0);
-    if (S_ISREG(st.st_mode)) {
-        char buf[8192];
-        int in = open(src, O_RDONLY), out;
-        ssize_t r;
-
-        CU_ASSERT_FATAL(in >= 0);
-        out = open(dst, O_WRONLY | O_CREAT | O_EXCL, 0600);
-        CU_ASSERT_FATAL(out >= 0);
-        while ((r = read(in, buf, sizeof buf)) > 0)
-            CU_ASSERT_EQUAL_FATAL(write(out, buf, (size_t)r), r);
-        CU_ASSERT_EQUAL_FATAL(r, 0);
-        close(in);
-        CU_ASSERT_EQUAL_FATAL(fchmod(out, st.st_mode & 07777), 0);
-        close(out);
-        return;
-    }
-    CU_ASSERT_FATAL(S_ISDIR(st.st_mode));
-    CU_ASSERT_EQUAL_FATAL(mkdir(dst, 0777), 0);
-    d = opendir(src);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
-    while ((de = readdir(d)) != NULL) {
-        char s[4096], t[4096];
-
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        (void)snprintf(s, sizeof s, "%s/%s", src, de->d_name);
-        (void)snprintf(t, sizeof t, "%s/%s", dst, de->d_name);
-        copy_tree(s, t);
-    }
-    closedir(d);
 }
 
 /* ------------------------------------------------------------------------
@@ -214,7 +156,7 @@ static unsigned long sweep_one(const scenario *sc, unsigned long n,
     haz_ctx *ctx;
     void *st;
     unsigned long calls, failures;
-    int rc, fds = fd_count();
+    int rc, fds = haz_sweep_fd_count();
 
     g_name = sc->name;
     g_fail_at = n;
@@ -243,7 +185,7 @@ static unsigned long sweep_one(const scenario *sc, unsigned long n,
         fprintf(stderr, "\n  %s: fail_at %lu%s: %ld block(s) leaked\n",
                 sc->name, n, persistent ? " persistent" : "", tm.live);
     CU_ASSERT_EQUAL(tm.live, 0);
-    CU_ASSERT_EQUAL(fd_count(), fds);
+    CU_ASSERT_EQUAL(haz_sweep_fd_count(), fds);
     return failures == 0 ? calls : 0;
 }
 
@@ -786,23 +728,6 @@ static const char cancel_script[] =
     "[c:e_queued]\n"
     "exit 0.1 0\n";
 
-/* A fresh scratch directory for the runs (see the top of the file). */
-static char *sweep_mkdtemp(char *buf, size_t n)
-{
-    const char *base = getenv("HAZ_SWEEP_TMPDIR");
-    struct stat st;
-
-    if (base == NULL && stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) &&
-        access("/dev/shm", W_OK | X_OK) == 0)
-        base = "/dev/shm";
-    if (base != NULL && base[0] != '\0') {
-        (void)snprintf(buf, n, "%s/hazexec-alloc-sweep-XXXXXX", base);
-        if (mkdtemp(buf) != NULL)
-            return buf;
-    }
-    return haz_test_mkdtemp(buf, n, "alloc-sweep");
-}
-
 /* Where the runs live: <tmp>/golden-run (the primed workspace of scenario
  * "run"), <tmp>/ws (each run's copy, same path every time so that traces
  * compare). */
@@ -944,17 +869,17 @@ static void make_golden(void)
     CU_ASSERT_EQUAL_FATAL(mkdir(p, 0777), 0);
     (void)snprintf(p, sizeof p, "%s/lib", s.ws);
     CU_ASSERT_EQUAL_FATAL(mkdir(p, 0777), 0);
-    write_text(s.ws, "src.txt", "source v1\n");
-    write_text(s.ws, "other/1.txt", "one\n");
-    write_text(s.ws, "other/2.txt", "two\n");
-    write_text(s.ws, "lib/a.c", "int a;\n");
+    haz_sweep_write_text(s.ws, "src.txt", "source v1\n");
+    haz_sweep_write_text(s.ws, "other/1.txt", "one\n");
+    haz_sweep_write_text(s.ws, "other/2.txt", "two\n");
+    haz_sweep_write_text(s.ws, "lib/a.c", "int a;\n");
     CU_ASSERT_EQUAL_FATAL(haz_ctx_new(&ctx, NULL), HAZ_OK);
     run_open(ctx, &s, run_graph, run_script);
     CU_ASSERT_EQUAL_FATAL(run_go(ctx, &s), HAZ_OK);
     CU_ASSERT_EQUAL(haz_exit_code(s.r, 0), 1);
     run_close(&s);
     haz_ctx_free(ctx);
-    write_text(s.ws, "src.txt", "source v2\n");
+    haz_sweep_write_text(s.ws, "src.txt", "source v2\n");
     (void)snprintf(p, sizeof p, "%s/out/use.txt", s.ws);
     CU_ASSERT_EQUAL_FATAL(unlink(p), 0);
     (void)snprintf(p, sizeof p, "%s/out/o2/a.bin", s.ws);
@@ -976,7 +901,7 @@ static void *run_setup_common(haz_ctx *ctx, int cancelled)
         char golden[2048];
 
         (void)snprintf(golden, sizeof golden, "%s/golden-run", run_dir);
-        copy_tree(golden, s->ws);
+        haz_sweep_copy_tree(golden, s->ws);
         run_open(ctx, s, run_graph, run_script);
     }
     return s;
@@ -1191,7 +1116,8 @@ static void test_run(void)
     static const scenario sc = {
         "run", run_setup, run_step, run_check, run_teardown
     };
-    CU_ASSERT_PTR_NOT_NULL_FATAL(sweep_mkdtemp(run_dir, sizeof run_dir));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(haz_sweep_mkdtemp(run_dir, sizeof run_dir,
+                                                   "alloc-sweep"));
     make_golden();
     sweep(&sc);
     /* What the reference run did: p:gen and q:lib ran (their input
@@ -1222,7 +1148,8 @@ static void test_cancel(void)
         "cancel", cancel_setup, run_step, run_check, run_teardown
     };
 
-    CU_ASSERT_PTR_NOT_NULL_FATAL(sweep_mkdtemp(run_dir, sizeof run_dir));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(haz_sweep_mkdtemp(run_dir, sizeof run_dir,
+                                                   "alloc-sweep"));
     sweep(&sc);
     /* The reference: cancelled by SIGINT, c:a_quick stored and nothing
      * else. */

@@ -3,10 +3,13 @@
  * docs/cache-format.md) and its maintenance functions; reliability tests
  * C1, C3, C4, C5, C6, C9, C11 and C12 at the level of the store.
  *
- * Every test gets a fresh box holding a workspace and, beside it, a canary
- * directory whose signature (names, kinds, contents) must be the same at
- * the end (INV-WORKSPACE): no cache entry may ever write outside the
- * workspace.  The number of open descriptors is compared too (INV-FD).
+ * The fixture (tests/cachefix.h) gives every test a fresh box holding a
+ * workspace and, beside it, a canary directory whose signature (names,
+ * kinds, contents) must be the same at the end (INV-WORKSPACE): no cache
+ * entry may ever write outside the workspace.  The number of open
+ * descriptors is compared too (INV-FD), and the workspace's cache is
+ * verified at the end of every test: clean, or exactly the corruption the
+ * test left on purpose (INV-CACHE).
  *
  * Suites:
  *   store      round trip with exact bytes and modes, hit after the outputs
@@ -44,17 +47,8 @@
 #include <unistd.h>
 
 #include "../backends/cache_fs.h"
+#include "cachefix.h"
 #include "fsutil.h"
-
-static haz_ctx *ctx;
-static haz_clock *clk;
-static char box[1024], ws[1100], canary[1100], cachedir[1200];
-static unsigned char canary_sig[32];
-static int fds_at_start;
-
-/* ------------------------------------------------------------------------
- * Helpers: files, the canary, descriptors.
- * ---------------------------------------------------------------------- */
 
 /* dst = a b c (c may be NULL); the result must fit. */
 static char *cat3(char *dst, size_t n, const char *a, const char *b,
@@ -69,250 +63,26 @@ static char *cat3(char *dst, size_t n, const char *a, const char *b,
     return dst;
 }
 
-static void path_in(char *buf, size_t n, const char *base, const char *rel)
-{
-    cat3(buf, n, base, rel[0] == '/' ? "" : "/", rel);
-}
-
-static void mkdirs_for(const char *file)
-{
-    char d[PATH_MAX];
-    char *slash;
-
-    (void)snprintf(d, sizeof(d), "%s", file);
-    slash = strrchr(d, '/');
-    if (slash != NULL && slash != d) {
-        *slash = '\0';
-        CU_ASSERT_EQUAL_FATAL(haz__mkdir_p(d, 0777), 0);
-    }
-}
-
-static void put(const char *base, const char *rel, const void *data,
-                size_t len, unsigned mode)
-{
-    char p[PATH_MAX];
-
-    path_in(p, sizeof(p), base, rel);
-    mkdirs_for(p);
-    (void)unlink(p);
-    CU_ASSERT_EQUAL_FATAL(haz_test_write_file(p, data, len), 0);
-    CU_ASSERT_EQUAL_FATAL(chmod(p, (mode_t)mode), 0);
-}
-
-/* Read base/rel into buf; returns the length or -1. */
-static long get(const char *base, const char *rel, char *buf, size_t cap)
-{
-    char p[PATH_MAX];
-    long n;
-    int fd;
-
-    path_in(p, sizeof(p), base, rel);
-    fd = open(p, O_RDONLY);
-    if (fd < 0)
-        return -1;
-    n = haz_test_read_fd(fd, buf, cap);
-    close(fd);
-    return n;
-}
-
-static int exists(const char *base, const char *rel)
-{
-    char p[PATH_MAX];
-    struct stat st;
-
-    path_in(p, sizeof(p), base, rel);
-    return lstat(p, &st) == 0;
-}
-
-static unsigned mode_of(const char *base, const char *rel)
-{
-    char p[PATH_MAX];
-    struct stat st;
-
-    path_in(p, sizeof(p), base, rel);
-    if (lstat(p, &st) != 0)
-        return 0xffff;
-    return (unsigned)st.st_mode & 07777u;
-}
-
-/* A signature of a tree: names, kinds, sizes, contents, link targets. */
-static void sig_tree(haz_sha256_ctx *h, const char *dir, int depth)
-{
-    struct dirent **list = NULL;
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    char names[64][256];
-    int n = 0, i, j;
-
-    (void)list;
-    if (d == NULL || depth > 8)
-        return;
-    while ((de = readdir(d)) != NULL && n < 64)
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-            (void)snprintf(names[n++], 256, "%s", de->d_name);
-    closedir(d);
-    for (i = 1; i < n; i++)         /* insertion sort */
-        for (j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
-            char t[256];
-
-            memcpy(t, names[j], 256);
-            memcpy(names[j], names[j - 1], 256);
-            memcpy(names[j - 1], t, 256);
-        }
-    for (i = 0; i < n; i++) {
-        char p[PATH_MAX], buf[4096];
-        struct stat st;
-
-        cat3(p, sizeof(p), dir, "/", names[i]);
-        haz_sha256_update(h, names[i], strlen(names[i]) + 1);
-        if (lstat(p, &st) != 0)
-            continue;
-        haz_sha256_update(h, &st.st_mode, sizeof(st.st_mode));
-        if (S_ISDIR(st.st_mode)) {
-            sig_tree(h, p, depth + 1);
-        } else if (S_ISLNK(st.st_mode)) {
-            ssize_t k = readlink(p, buf, sizeof(buf));
-
-            if (k > 0)
-                haz_sha256_update(h, buf, (size_t)k);
-        } else if (S_ISREG(st.st_mode)) {
-            long k = get(dir, names[i], buf, sizeof(buf));
-
-            if (k > 0)
-                haz_sha256_update(h, buf, (size_t)k);
-        }
-    }
-}
-
-static void sig_of(const char *dir, unsigned char *out)
-{
-    haz_sha256_ctx h;
-
-    haz_sha256_init(&h);
-    sig_tree(&h, dir, 0);
-    haz_sha256_out(&h, out);
-}
-
-static int count_fds(void)
-{
-    int fd, n = 0;
-
-    for (fd = 0; fd < 256; fd++)
-        if (fcntl(fd, F_GETFD) != -1)
-            n++;
-    return n;
-}
-
-/* begin/end bracket every test: a fresh box, then the invariants. */
-static void begin(void)
-{
-    char tmp[PATH_MAX], real[PATH_MAX];
-
-    CU_ASSERT_FATAL(haz_test_mkdtemp(tmp, sizeof(tmp), "cachefs") != NULL);
-    CU_ASSERT_FATAL(realpath(tmp, real) != NULL && strlen(real) < 1000);
-    (void)snprintf(box, sizeof(box), "%s", real);
-    (void)snprintf(ws, sizeof(ws), "%s/ws", box);
-    (void)snprintf(canary, sizeof(canary), "%s/canary", box);
-    (void)snprintf(cachedir, sizeof(cachedir), "%s/.haz/cache", ws);
-    CU_ASSERT_EQUAL_FATAL(mkdir(ws, 0777), 0);
-    CU_ASSERT_EQUAL_FATAL(mkdir(canary, 0777), 0);
-    put(canary, "f", "canary\n", 7, 0644);
-    put(canary, "sub/g", "canary g\n", 9, 0644);
-    sig_of(canary, canary_sig);
-    fds_at_start = count_fds();
-}
-
-static void end(void)
-{
-    unsigned char now[32];
-
-    sig_of(canary, now);
-    CU_ASSERT(memcmp(now, canary_sig, 32) == 0);
-    CU_ASSERT_EQUAL(count_fds(), fds_at_start);
-    (void)chmod(ws, 0777);
-    (void)haz_test_rmtree(box);
-}
-
-/* ------------------------------------------------------------------------
- * Helpers: the store.
- * ---------------------------------------------------------------------- */
-
+/* A store for ws in context c with its cache in `cache` (NULL: the
+ * default); fatal when it cannot be opened. */
 static haz_cache_store *open_store_dir(haz_ctx *c, const char *cache)
 {
-    haz_cache_store_config cfg;
-    haz_cache_store *cs = NULL;
+    haz_cache_store *cs = open_store_in(c, ws, cache);
 
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.version = 1;
-    cfg.workspace_root = ws;
-    cfg.cache_dir = cache;
-    cfg.hash = &haz_hash_sha256;
-    cfg.clock = clk;
-    CU_ASSERT_EQUAL_FATAL(haz_cache_store_open(c, &haz_cache_store_fs, &cfg,
-                                               &cs), HAZ_OK);
+    CU_ASSERT_FATAL(cs != NULL);
     return cs;
 }
-
-static haz_cache_store *open_store(void)
-{
-    return open_store_dir(ctx, NULL);
-}
-
-static void key_n(int i, unsigned char *key)
-{
-    char s[32];
-
-    (void)snprintf(s, sizeof(s), "key %d", i);
-    haz_sha256(s, strlen(s), key);
-}
-
-typedef struct ofile {
-    const char *path;
-    const char *data;
-    size_t len;
-    unsigned mode;
-} ofile;
 
 /* Write the outputs into the workspace and store them under `key`. */
 static int store_files(haz_cache_store *cs, const unsigned char *key,
                        const ofile *o, size_t n, const char *out,
                        size_t out_len, const char *err, int64_t created)
 {
-    haz_cache_output v[8];
-    char host[8][PATH_MAX];
-    size_t i;
-
-    memset(v, 0, sizeof(v));
-    for (i = 0; i < n; i++) {
-        put(ws, o[i].path, o[i].data, o[i].len, o[i].mode);
-        path_in(host[i], sizeof(host[i]), ws, o[i].path);
-        v[i].path = o[i].path;
-        v[i].host_path = host[i];
-        v[i].mode = o[i].mode;
-    }
-    return cs->methods->store(cs, key, 32, v, n, out, out_len, err,
-                              err ? strlen(err) : 0, created);
+    return store_at(cs, ws, key, o, n, out, out_len, err,
+                    err ? strlen(err) : 0, created);
 }
 
 static const ofile one_ok[] = { { "/ok", "ok", 2, 0644 } };
-
-/* The entry directory of key (in buf). */
-static void entry_dir(const unsigned char *key, char *buf, size_t n)
-{
-    char hex[65];
-
-    haz_hash_hex(key, 32, hex);
-    (void)snprintf(buf, n, "%s/%.2s/%s", cachedir, hex, hex);
-}
-
-static int entry_exists(const unsigned char *key)
-{
-    char d[PATH_MAX];
-    struct stat st;
-
-    entry_dir(key, d, sizeof(d));
-    return lstat(d, &st) == 0;
-}
 
 /* Look up; returns the entry (or NULL) and checks the result code. */
 static haz_cache_entry *lookup(haz_cache_store *cs, const unsigned char *key)
@@ -321,14 +91,6 @@ static haz_cache_entry *lookup(haz_cache_store *cs, const unsigned char *key)
 
     CU_ASSERT_EQUAL(cs->methods->lookup(cs, key, 32, &e), HAZ_OK);
     return e;
-}
-
-static haz_cache_stats info(void)
-{
-    haz_cache_stats st;
-
-    CU_ASSERT_EQUAL(haz_cache_fs_info(ctx, cachedir, &st), HAZ_OK);
-    return st;
 }
 
 /* ------------------------------------------------------------------------
@@ -459,7 +221,7 @@ static void test_store_rejects(void)
     cs = open_store();
     key_n(4, key);
     put(ws, "/f", "f", 1, 0644);
-    path_in(host, sizeof(host), ws, "/f");
+    pathof(host, sizeof(host), ws, "/f");
     memset(v, 0, sizeof(v));
     v[0].host_path = v[1].host_path = host;
     v[0].mode = v[1].mode = 0644;
@@ -582,7 +344,7 @@ static void test_concurrent_processes(void)
             close(gate[0]);
             cs = open_store();
             memset(&v, 0, sizeof(v));
-            path_in(host, sizeof(host), ws, "/ok");
+            pathof(host, sizeof(host), ws, "/ok");
             v.path = "/ok";
             v.host_path = host;
             v.mode = 0644;
@@ -667,6 +429,7 @@ static void test_other_filesystem(void)
     CU_ASSERT_EQUAL(mode_of(ws, "/ok"), 0644);
     cs->methods->entry_free(cs, e);
     haz_cache_store_close(cs);
+    CU_ASSERT_EQUAL(verify_clean_at(other, "the cache on /dev/shm"), 1);
     (void)haz__rmtree(other);
     end();
 }
@@ -1011,11 +774,12 @@ static void test_hostile_manifests(void)
     CU_ASSERT(lookup(cs, key) == NULL);
     CU_ASSERT_EQUAL(haz_ctx_errcode(ctx), HAZ_ENOTSUP);
     CU_ASSERT(entry_exists(key));
-    /* Both count as broken for maintenance. */
+    /* Both count as broken for maintenance; the verify at the end finds
+     * exactly that one entry (the unknown hash) and nothing else. */
     CU_ASSERT_EQUAL(info().broken, 1);
     haz__buf_free(&b);
     haz_cache_store_close(cs);
-    end();
+    end_broken(1);
 }
 
 /* C4 at the parser: every truncation and many bit flips are rejected. */
@@ -1292,7 +1056,7 @@ static void test_info_verify(void)
     CU_ASSERT_EQUAL(info().temporaries, 0);
     CU_ASSERT(exists(cachedir, "README"));
     haz_cache_store_close(cs);
-    end();
+    end_broken(1);              /* the blob of k2, and nothing else */
 }
 
 static void test_clean(void)
@@ -1489,51 +1253,40 @@ static void test_alloc_failures(void)
  * Registration.
  * ---------------------------------------------------------------------- */
 
-static int suite_init(void)
-{
-    if (haz_ctx_new(&ctx, NULL) != HAZ_OK)
-        return 1;
-    return haz_clock_open(ctx, &haz_clock_mock, NULL, &clk) == HAZ_OK ? 0 : 1;
-}
-
-static int suite_clean(void)
-{
-    haz_clock_close(clk);
-    haz_ctx_free(ctx);
-    clk = NULL;
-    ctx = NULL;
-    return 0;
-}
-
 static CU_TestInfo store_tests[] = {
-    {"round trip, exact bytes and modes", test_round_trip},
+    {"round trip, exact bytes and modes (reference-io 9.4 restore)",
+     test_round_trip},
     {"empty entry and misses", test_empty_and_miss},
-    {"store rejects bad paths and arguments", test_store_rejects},
+    {"store rejects bad paths and arguments (reference-io 9.4 bad path)",
+     test_store_rejects},
     {"open rejects a bad configuration", test_open_rejects},
-    {"first writer wins", test_first_writer_wins},
-    {"concurrent processes", test_concurrent_processes},
-    {"entry removed during restore", test_removed_during_restore},
+    {"first writer wins (reference-io 9.4 re-store; design 2.16)",
+     test_first_writer_wins},
+    {"C11 concurrent processes", test_concurrent_processes},
+    {"C12 entry removed during restore", test_removed_during_restore},
     {"cache on another file system", test_other_filesystem},
     CU_TEST_INFO_NULL
 };
 
 static CU_TestInfo crash_tests[] = {
-    {"killed at every step of a store", test_crash_every_step},
+    {"C1 killed at every step of a store", test_crash_every_step},
     CU_TEST_INFO_NULL
 };
 
 static CU_TestInfo hostile_tests[] = {
-    {"hostile manifests", test_hostile_manifests},
-    {"manifest truncations and bit flips", test_manifest_sweep},
-    {"corrupt and replaced blobs and streams", test_corrupt_blobs},
-    {"symbolic links at and above targets", test_symlinked_targets},
+    {"C4 hostile manifests (reference-io 9.4 lookup misses)",
+     test_hostile_manifests},
+    {"C4 manifest truncations and bit flips", test_manifest_sweep},
+    {"C3 C5 corrupt and replaced blobs and streams (reference-io 9.4)",
+     test_corrupt_blobs},
+    {"C9 symbolic links at and above targets", test_symlinked_targets},
     CU_TEST_INFO_NULL
 };
 
 static CU_TestInfo maint_tests[] = {
-    {"info and verify", test_info_verify},
-    {"clean", test_clean},
-    {"clear", test_clear},
+    {"info and verify (reference-io 9.2 cache_info)", test_info_verify},
+    {"clean (reference-io 9.2 cache_clean)", test_clean},
+    {"clear (reference-io 9.2 cache clear)", test_clear},
     CU_TEST_INFO_NULL
 };
 

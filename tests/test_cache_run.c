@@ -10,7 +10,12 @@
  *   - a failed task and a cancelled task are never stored;
  *   - a changed input changes the key of its task and, through the stream
  *     hashes, of its dependants only when their output changes;
- *   - haz_run_probe and haz_run_explain agree with what a run does.
+ *   - haz_run_probe and haz_run_explain agree with what a run does;
+ *   - reference-io.md 9.1 T1 to T4 across two projects, and the 9.4 errors
+ *     (a missing literal input, a declared output not produced): never
+ *     stored, dependants skipped.
+ * Every test ends with a verify of the cache it filled (fx_free): no
+ * broken entry, no temporary; most also check its number of entries.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -18,6 +23,7 @@
 
 #include "internal.h"
 #include "testutil.h"
+#include "fsutil.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -33,6 +39,7 @@ typedef struct fx {
     haz_clock *clock;
     haz_cache_store *store;
     haz_run_options opt;
+    const char *script;         /* the mock script of every run */
 } fx;
 
 static const char *const host_env[] = {"PATH=/bin", NULL};
@@ -70,9 +77,13 @@ static const char script_text[] =
 
 static void write_file(const fx *f, const char *rel, const char *text)
 {
-    char path[2048];
+    char path[2048], *slash;
 
     (void)snprintf(path, sizeof path, "%s/%s", f->ws, rel);
+    slash = strrchr(path, '/');
+    *slash = '\0';
+    CU_ASSERT_EQUAL_FATAL(haz__mkdir_p(path, 0777), 0);
+    *slash = '/';
     CU_ASSERT_EQUAL_FATAL(haz_test_write_file(path, text, strlen(text)), 0);
 }
 
@@ -92,18 +103,21 @@ static int read_file(const fx *f, const char *rel, char *buf, size_t cap)
     return (int)n;
 }
 
-static void fx_init(fx *f)
+/* A fresh workspace running `graph` with the mock `script`, and its
+ * filesystem cache store. */
+static void fx_init_with(fx *f, const char *graph, const char *script)
 {
     haz_diags *d;
     haz_cache_store_config cc;
 
     memset(f, 0, sizeof *f);
+    f->script = script;
     CU_ASSERT_EQUAL_FATAL(haz_ctx_new(&f->ctx, NULL), HAZ_OK);
     CU_ASSERT_PTR_NOT_NULL_FATAL(haz_test_mkdtemp(f->ws, sizeof f->ws,
                                                   "cache-run"));
     CU_ASSERT_EQUAL_FATAL(haz_diags_new(f->ctx, &d), HAZ_OK);
-    CU_ASSERT_EQUAL_FATAL(haz_hazfile_parse(f->ctx, "hazfile", graph_text,
-                                            strlen(graph_text), &f->hf, d),
+    CU_ASSERT_EQUAL_FATAL(haz_hazfile_parse(f->ctx, "hazfile", graph,
+                                            strlen(graph), &f->hf, d),
                           HAZ_OK);
     haz_diags_free(d);
     write_file(f, "src.txt", "source v1\n");
@@ -123,8 +137,32 @@ static void fx_init(fx *f)
     f->opt.created_at = 1700000000;
 }
 
+static void fx_init(fx *f)
+{
+    fx_init_with(f, graph_text, script_text);
+}
+
+/* The verify of the workspace's cache (INV-CACHE): no broken entry, no
+ * temporary; returns the number of entries. */
+static uint64_t fx_verify(fx *f)
+{
+    char dir[1100];
+    haz_cache_stats st;
+    int rc;
+
+    (void)snprintf(dir, sizeof dir, "%s/.haz/cache", f->ws);
+    memset(&st, 0, sizeof st);
+    rc = haz_cache_fs_verify(f->ctx, dir, &haz_hash_sha256, &st);
+    CU_ASSERT_EQUAL(rc, HAZ_OK);
+    CU_ASSERT_EQUAL(st.broken, 0);
+    CU_ASSERT_EQUAL(st.temporaries, 0);
+    return st.entries;
+}
+
+/* Every test ends here: the cache it filled verifies clean. */
 static void fx_free(fx *f)
 {
+    (void)fx_verify(f);
     haz_cache_store_close(f->store);
     haz_clock_close(f->clock);
     haz_hazfile_free(f->hf);
@@ -149,8 +187,8 @@ static haz_run_result *run(fx *f, haz_cancel *cancel, char **obs_trace,
 
     CU_ASSERT_EQUAL_FATAL(haz_mock_script_new(f->ctx, &ms), HAZ_OK);
     CU_ASSERT_EQUAL_FATAL(haz_diags_new(f->ctx, &d), HAZ_OK);
-    CU_ASSERT_EQUAL_FATAL(haz_mock_script_parse(ms, "script", script_text,
-                                                strlen(script_text), d),
+    CU_ASSERT_EQUAL_FATAL(haz_mock_script_parse(ms, "script", f->script,
+                                                strlen(f->script), d),
                           HAZ_OK);
     haz_diags_free(d);
     memset(&mc, 0, sizeof mc);
@@ -259,6 +297,7 @@ static void test_fill_then_restore(void)
     CU_ASSERT_EQUAL_FATAL(g2->n_outputs, 1);
     CU_ASSERT_STRING_EQUAL(g2->outputs[0], "/out/gen.txt");
     CU_ASSERT_EQUAL(haz_exit_code(r2, 0), 1);
+    CU_ASSERT_EQUAL(fx_verify(&f), 2);      /* gen and use, not bad */
 
     haz_run_result_free(r1);
     haz_run_result_free(r2);
@@ -348,6 +387,8 @@ static void test_changed_input_probe_explain(void)
                     HAZ_SOURCE_CACHE_HIT);
     CU_ASSERT_NOT_EQUAL(memcmp(haz_run_result_get(r1, gen)->key,
                                haz_run_result_get(r2, gen)->key, 32), 0);
+    /* gen under both keys, use under its one key. */
+    CU_ASSERT_EQUAL(fx_verify(&f), 3);
     free(o);
     free(m);
     haz_run_result_free(r1);
@@ -376,10 +417,213 @@ static void test_cancelled_not_stored(void)
     cfg.options = &f.opt;
     CU_ASSERT_EQUAL(haz_run_probe(f.ctx, &cfg, st), HAZ_OK);
     CU_ASSERT_EQUAL(st[index_of(&f, "p:gen")], HAZ_PROBE_MISS);
+    CU_ASSERT_EQUAL(fx_verify(&f), 0);
     free(o);
     free(m);
     haz_run_result_free(r);
     haz_cancel_free(c);
+    fx_free(&f);
+}
+
+/* reference-io.md 9.1: two projects, app:build depending on lib:compile
+ * and reading its output through a workspace-absolute input. */
+static const char xproj_graph[] =
+    "[workspace]\n"
+    "concurrency = 4\n"
+    "[project lib]\n"
+    "root = lib\n"
+    "[project app]\n"
+    "root = app\n"
+    "[task lib:compile]\n"
+    "run = compile\n"
+    "inputs = src/lib.c\n"
+    "outputs = out/lib.o\n"
+    "[task app:build]\n"
+    "run = build\n"
+    "deps = lib:compile\n"
+    "inputs = /lib/out/lib.o\n"
+    "outputs = out/app\n";
+
+static const char xproj_script[] =
+    "[lib:compile]\n"
+    "stdout 0.1 \"compiled\\n\"\n"
+    "file lib/out/lib.o \"LIB\"\n"
+    "exit 0.2 0\n"
+    "[app:build]\n"
+    "file app/out/app \"APP\"\n"
+    "exit 0.2 0\n";
+
+static const char xproj_fail_script[] =
+    "[lib:compile]\n"
+    "stderr 0.1 \"error\\n\"\n"
+    "exit 0.2 2\n"
+    "[app:build]\n"
+    "exit 0.2 0\n";
+
+/* reference-io.md 9.1 T1, T2 and T4: a cross-project fresh run stores both
+ * tasks; a second run against the same cache is all hits and spawns
+ * nothing; the store is the real filesystem store (T4: the two-phase store
+ * and its rename, here in a temporary workspace). */
+static void test_cross_project_t1_t2_t4(void)
+{
+    fx f;
+    haz_run_result *r1, *r2;
+    char *o1, *m1, *o2, *m2, buf[16];
+    haz_probe st[2];
+    haz_run_config cfg;
+    size_t lib, app;
+
+    fx_init_with(&f, xproj_graph, xproj_script);
+    write_file(&f, "lib/src/lib.c", "int lib;\n");
+    lib = index_of(&f, "lib:compile");
+    app = index_of(&f, "app:build");
+    memset(&cfg, 0, sizeof cfg);
+    cfg.graph = f.hf->graph;
+    cfg.cache = f.store;
+    cfg.options = &f.opt;
+
+    /* T1: both fresh and succeeded, both stored. */
+    r1 = run(&f, NULL, &o1, &m1);
+    CU_ASSERT_STRING_EQUAL(o1,
+        "started lib:compile\n"
+        "stdout lib:compile 9 compiled\\n\n"
+        "finished lib:compile fresh succeeded exit=0\n"
+        "started app:build\n"
+        "finished app:build fresh succeeded exit=0\n");
+    CU_ASSERT_EQUAL(haz_exit_code(r1, 0), 0);
+    CU_ASSERT_EQUAL(haz_run_probe(f.ctx, &cfg, st), HAZ_OK);
+    CU_ASSERT_EQUAL(st[lib], HAZ_PROBE_HIT);
+    CU_ASSERT_EQUAL(st[app], HAZ_PROBE_HIT);
+    CU_ASSERT_EQUAL(fx_verify(&f), 2);
+
+    /* T2: the same cache again: both hits, no spawn at all. */
+    r2 = run(&f, NULL, &o2, &m2);
+    CU_ASSERT_STRING_EQUAL(o2,
+        "started lib:compile\n"
+        "stdout lib:compile 9 compiled\\n\n"
+        "finished lib:compile cache-hit succeeded none\n"
+        "started app:build\n"
+        "finished app:build cache-hit succeeded none\n");
+    CU_ASSERT_PTR_NULL(strstr(m2, "spawn"));
+    CU_ASSERT_EQUAL(haz_run_result_get(r2, lib)->source,
+                    HAZ_SOURCE_CACHE_HIT);
+    CU_ASSERT_EQUAL(haz_run_result_get(r2, app)->source,
+                    HAZ_SOURCE_CACHE_HIT);
+    CU_ASSERT_EQUAL(memcmp(haz_run_result_get(r1, app)->key,
+                           haz_run_result_get(r2, app)->key, 32), 0);
+    CU_ASSERT_EQUAL(haz_exit_code(r2, 0), 0);
+    CU_ASSERT_EQUAL(read_file(&f, "app/out/app", buf, sizeof buf), 3);
+    CU_ASSERT_EQUAL(fx_verify(&f), 2);
+    haz_run_result_free(r1);
+    haz_run_result_free(r2);
+    free(o1);
+    free(m1);
+    free(o2);
+    free(m2);
+    fx_free(&f);
+}
+
+/* reference-io.md 9.1 T3 (EXEC-011): lib:compile fails, app:build is
+ * skipped naming it; nothing is stored for either; exit code 1. */
+static void test_cross_project_t3(void)
+{
+    fx f;
+    haz_run_result *r;
+    const haz_task_outcome *a;
+    char *o, *m;
+    haz_probe st[2];
+    haz_run_config cfg;
+
+    fx_init_with(&f, xproj_graph, xproj_fail_script);
+    write_file(&f, "lib/src/lib.c", "int lib;\n");
+    r = run(&f, NULL, &o, &m);
+    CU_ASSERT_STRING_EQUAL(o,
+        "started lib:compile\n"
+        "stderr lib:compile 6 error\\n\n"
+        "finished lib:compile fresh failed exit=2\n"
+        "skipped app:build upstream-failed lib:compile\n");
+    a = haz_run_result_get(r, index_of(&f, "app:build"));
+    CU_ASSERT_EQUAL(a->kind, HAZ_OUTCOME_SKIPPED);
+    CU_ASSERT_EQUAL(a->skip_cause, HAZ_SKIP_UPSTREAM_FAILED);
+    CU_ASSERT_EQUAL(haz_exit_code(r, 0), 1);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.graph = f.hf->graph;
+    cfg.cache = f.store;
+    cfg.options = &f.opt;
+    CU_ASSERT_EQUAL(haz_run_probe(f.ctx, &cfg, st), HAZ_OK);
+    CU_ASSERT_EQUAL(st[index_of(&f, "lib:compile")], HAZ_PROBE_MISS);
+    CU_ASSERT_EQUAL(st[index_of(&f, "app:build")], HAZ_PROBE_UNKNOWN);
+    CU_ASSERT_EQUAL(fx_verify(&f), 0);
+    haz_run_result_free(r);
+    free(o);
+    free(m);
+    fx_free(&f);
+}
+
+/* reference-io.md 9.4, "missing literal input" and "declared literal
+ * output not produced": each task is an error, nothing is stored, and its
+ * dependant is skipped as upstream-errored. */
+static void test_errors_not_stored(void)
+{
+    static const char graph[] =
+        "[task p:noin]\n"
+        "run = noin\n"
+        "inputs = none.txt\n"
+        "[task p:after_noin]\n"
+        "run = after\n"
+        "deps = ~:noin\n"
+        "[task p:noout]\n"
+        "run = noout\n"
+        "outputs = out/never.txt\n"
+        "[task p:after_noout]\n"
+        "run = after\n"
+        "deps = ~:noout\n";
+    static const char script[] =
+        "[p:noin]\n"
+        "exit 0.1 0\n"
+        "[p:noout]\n"
+        "stdout 0.1 \"done\\n\"\n"
+        "exit 0.2 0\n"
+        "[p:after_noin]\n"
+        "exit 0.1 0\n"
+        "[p:after_noout]\n"
+        "exit 0.1 0\n";
+    fx f;
+    haz_run_result *r;
+    const haz_task_outcome *t;
+    char *o, *m;
+    haz_probe st[4];
+    haz_run_config cfg;
+
+    fx_init_with(&f, graph, script);
+    r = run(&f, NULL, &o, &m);
+    t = haz_run_result_get(r, index_of(&f, "p:noin"));
+    CU_ASSERT_EQUAL(t->kind, HAZ_OUTCOME_ERRORED);
+    CU_ASSERT_PTR_NOT_NULL(t->message != NULL ?
+                           strstr(t->message, "/none.txt") : NULL);
+    t = haz_run_result_get(r, index_of(&f, "p:after_noin"));
+    CU_ASSERT_EQUAL(t->kind, HAZ_OUTCOME_SKIPPED);
+    CU_ASSERT_EQUAL(t->skip_cause, HAZ_SKIP_UPSTREAM_ERRORED);
+    t = haz_run_result_get(r, index_of(&f, "p:noout"));
+    CU_ASSERT_EQUAL(t->kind, HAZ_OUTCOME_ERRORED);
+    CU_ASSERT_EQUAL(t->error, HAZ_TERR_OUTPUT_MISSING);
+    CU_ASSERT_PTR_NOT_NULL(t->message != NULL ?
+                           strstr(t->message, "/out/never.txt") : NULL);
+    t = haz_run_result_get(r, index_of(&f, "p:after_noout"));
+    CU_ASSERT_EQUAL(t->kind, HAZ_OUTCOME_SKIPPED);
+    CU_ASSERT_EQUAL(t->skip_cause, HAZ_SKIP_UPSTREAM_ERRORED);
+    /* The mock never started p:noin: its key could not be derived. */
+    CU_ASSERT_PTR_NULL(strstr(m, "spawn p:noin"));
+    memset(&cfg, 0, sizeof cfg);
+    cfg.graph = f.hf->graph;
+    cfg.cache = f.store;
+    cfg.options = &f.opt;
+    CU_ASSERT_EQUAL(haz_run_probe(f.ctx, &cfg, st), HAZ_OK);
+    CU_ASSERT_EQUAL(st[index_of(&f, "p:noout")], HAZ_PROBE_MISS);
+    CU_ASSERT_EQUAL(fx_verify(&f), 0);
+    haz_run_result_free(r);
+    free(o);
+    free(m);
     fx_free(&f);
 }
 
@@ -388,6 +632,12 @@ static CU_TestInfo tests[] = {
     {"changed input, probe and explain (CACHE-007)",
      test_changed_input_probe_explain},
     {"cancelled runs are not stored (EXEC-015)", test_cancelled_not_stored},
+    {"reference-io 9.1 T1 T2 T4: cross-project fresh run, then all hits",
+     test_cross_project_t1_t2_t4},
+    {"reference-io 9.1 T3: upstream failure across projects, nothing stored",
+     test_cross_project_t3},
+    {"reference-io 9.4: missing input, unproduced output, nothing stored",
+     test_errors_not_stored},
     CU_TEST_INFO_NULL
 };
 

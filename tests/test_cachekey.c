@@ -437,6 +437,62 @@ static void test_c14_pairs(void)
     CU_ASSERT(!same(&a, &b));
 }
 
+/* reference-io.md 9.4, "env precedence" and "absent host variable"
+ * (CACHE-008): with FOO taken from the host and overridden to x, only the
+ * override counts, whatever the host says; BAR taken from the host but
+ * not set there is still in the key (as unset), so setting it later, even
+ * to the empty string, changes the key. */
+static void test_env_precedence_and_absent(void)
+{
+    static const char *const allow_foo[] = { "FOO" };
+    static const char *const allow_bar[] = { "BAR" };
+    static const char *const h_y[] = { "FOO=y", NULL };
+    static const char *const h_z[] = { "FOO=z", NULL };
+    static const char *const h_x[] = { "FOO=x", NULL };
+    static const char *const h_bar1[] = { "BAR=1", NULL };
+    static const char *const h_bar0[] = { "BAR=", NULL };
+    static const haz_env_pair ovr_x[] = { { "FOO", "x" } };
+    static const haz_env_pair ovr_w[] = { { "FOO", "w" } };
+    kcase a, b;
+
+    memset(&a, 0, sizeof(a));
+    a.act.kind = HAZ_ACTION_SHELL;
+    a.act.script = "echo $FOO";
+    a.env.allow = allow_foo;
+    a.env.n_allow = 1;
+    a.env.overrides = ovr_x;
+    a.env.n_overrides = 1;
+    a.env.host = h_y;
+    b = a;
+    b.env.host = h_z;
+    CU_ASSERT(same(&a, &b));            /* the host's FOO does not count */
+    b.env.host = NULL;
+    CU_ASSERT(same(&a, &b));
+    b.env.overrides = NULL;             /* FOO=x from the host alone */
+    b.env.n_overrides = 0;
+    b.env.host = h_x;
+    CU_ASSERT(same(&a, &b));
+    b.env.overrides = ovr_w;            /* the override itself counts */
+    b.env.n_overrides = 1;
+    b.env.host = h_y;
+    CU_ASSERT(!same(&a, &b));
+
+    memset(&a, 0, sizeof(a));
+    a.act.kind = HAZ_ACTION_SHELL;
+    a.act.script = "echo $BAR";
+    a.env.allow = allow_bar;
+    a.env.n_allow = 1;
+    a.env.host = NULL;                  /* BAR unset */
+    b = a;
+    b.env.n_allow = 0;                  /* BAR not taken at all */
+    CU_ASSERT(!same(&a, &b));
+    b = a;
+    b.env.host = h_bar1;
+    CU_ASSERT(!same(&a, &b));
+    b.env.host = h_bar0;
+    CU_ASSERT(!same(&a, &b));
+}
+
 static void test_bad_arguments(void)
 {
     static const char *const bad_argv[] = { "x", NULL };
@@ -1135,6 +1191,8 @@ static CU_TestInfo key_tests[] = {
     {"hash id in the prefix", test_hash_id_in_prefix},
     {"order independent", test_order_independent},
     {"C14 canonicalisation pairs", test_c14_pairs},
+    {"reference-io 9.4 env precedence and absent host variable",
+     test_env_precedence_and_absent},
     {"bad arguments", test_bad_arguments},
     {"allocation failures", test_alloc_failures},
     CU_TEST_INFO_NULL
@@ -1142,8 +1200,9 @@ static CU_TestInfo key_tests[] = {
 
 static CU_TestInfo task_tests[] = {
     {"what is in the key and what is not", test_task_key_scope},
-    {"missing literal input", test_task_missing_literal},
-    {"symbolic links and changed inputs", test_task_symlinks},
+    {"missing literal input (reference-io 9.4)", test_task_missing_literal},
+    {"symbolic links and changed inputs (reference-io 9.4 input symlinks)",
+     test_task_symlinks},
     {"predecessor count", test_task_pred_count},
     CU_TEST_INFO_NULL
 };

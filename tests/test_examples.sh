@@ -23,35 +23,13 @@
 # Exit status: 0 all passed (some may be skipped), 1 some failed, 77 every
 # check was skipped, 99 the setup failed.
 
-srcdir=${HAZ_TEST_SRCDIR:-.}
-builddir=${HAZ_TEST_BUILDDIR:-.}
+me=test_examples.sh
+. "${HAZ_TEST_SRCDIR:-.}/tests/lib.sh" || exit 99
 simulate=$builddir/examples/simulate
 embed=$builddir/examples/embed
-hazrun=$builddir/examples/hazrun
-
-for prog in "$simulate" "$embed" "$hazrun"; do
-    if [ ! -x "$prog" ]; then
-        echo "test_examples.sh: $prog is not built" >&2
-        exit 99
-    fi
-done
-tmp=$builddir/tests/tmp/examples.$$
-rm -rf "$tmp"
-mkdir -p "$tmp/embed" || exit 99
-trap 'rm -rf "$tmp"' 0
-trap 'exit 99' 1 2 15
-
-pass=0
-fail=0
-skip=0
-
-report() {
-    case $2 in
-    yes)  pass=$((pass + 1)); echo "PASS: $1" ;;
-    skip) skip=$((skip + 1)); echo "SKIP: $1" ;;
-    *)    fail=$((fail + 1)); echo "FAIL: $1" ;;
-    esac
-}
+need_built "$simulate" "$embed" "$hazrun"
+make_tmp examples embed
+with_skips=yes
 
 # --- simulate ------------------------------------------------------------------
 
@@ -195,11 +173,4 @@ else
     report "docs: README.md links the docs index and formats" no
 fi
 
-echo "$pass passed, $fail failed, $skip skipped"
-if [ "$fail" -ne 0 ]; then
-    exit 1
-fi
-if [ "$pass" -eq 0 ] && [ "$skip" -gt 0 ]; then
-    exit 77
-fi
-exit 0
+summary_exit

@@ -9,21 +9,12 @@
 # through $HAZ_TEST_BUILDDIR (both set by AM_TESTS_ENVIRONMENT; default ".").
 # Exit status: 0 all passed, 1 some failed, 99 the setup failed.
 
-srcdir=${HAZ_TEST_SRCDIR:-.}
-builddir=${HAZ_TEST_BUILDDIR:-.}
-hazrun=$builddir/examples/hazrun
+me=test_hazrun.sh
+. "${HAZ_TEST_SRCDIR:-.}/tests/lib.sh" || exit 99
 demo=$srcdir/examples/demo
 data=$srcdir/tests/data/hazfile
-
-if [ ! -x "$hazrun" ]; then
-    echo "test_hazrun.sh: $hazrun is not built" >&2
-    exit 99
-fi
-tmp=$builddir/tests/tmp/hazrun.$$
-rm -rf "$tmp"
-mkdir -p "$tmp/empty" || exit 99
-trap 'rm -rf "$tmp"' 0
-trap 'exit 99' 1 2 15
+need_built "$hazrun"
+make_tmp hazrun empty
 
 # A pristine copy of the demo for the listings: a cache that an earlier
 # run left in the source tree would turn their misses into hits.
@@ -32,9 +23,6 @@ rm -rf "$tmp/demo0/.haz" "$tmp/demo0/gen/out" "$tmp/demo0/core/out" \
     "$tmp/demo0/app/out"
 demo_src=$demo
 demo=$tmp/demo0
-
-pass=0
-fail=0
 
 # want_out / want_err: the expected stdout / stderr, read from stdin.
 want_out() { cat > "$tmp/want.out"; }
@@ -107,16 +95,6 @@ expect_match() {
         ok=no
     fi
     report "$name" $ok
-}
-
-report() {
-    if [ "$2" = yes ]; then
-        pass=$((pass + 1))
-        echo "PASS: $1"
-    else
-        fail=$((fail + 1))
-        echo "FAIL: $1"
-    fi
 }
 
 # --- the demo workspace ------------------------------------------------------
@@ -260,6 +238,18 @@ if cmp -s "$tmp/app.first" "$tmp/demo/app/out/app.txt"; then
 else
     report "demo: restored output is byte-identical" no
 fi
+# The cache the two runs used verifies clean: every entry re-hashed.
+demo_root=$(cd "$tmp/demo" && pwd -P) || exit 99
+want_out <<EOF
+cache: $demo_root/.haz/cache
+entries: 7
+bytes: 3022
+broken: 0
+temporaries: 0
+verify: 7 entries ok, 0 broken
+EOF
+expect "demo: cache verify finds the cache clean" 0 \
+    "$hazrun" -C "$tmp/demo" cache verify
 
 want_err <<'EOF'
 hazrun: -j needs a number of jobs >= 1, got '0'
@@ -273,6 +263,39 @@ usage: hazrun [-C DIR] [-f FILE] [-j N] [-n] [-q | -v]
               [--max-age SECONDS] [--max-size BYTES[K|M|G]]
 EOF
 expect "-j 0" 2 "$hazrun" -C "$demo" -j 0
+
+# -j above what the spawner can watch at once (select(): FD_SETSIZE, 480
+# children where FD_SETSIZE is 1024): one warning naming both numbers, and
+# the run goes on.  The cap depends on the platform's FD_SETSIZE, so it is
+# checked as a number below the request.
+mkdir -p "$tmp/cap" && printf '[task t:one]\nrun = true\n' > "$tmp/cap/hazfile"
+"$hazrun" -C "$tmp/cap" -j 65535 --no-cache > "$tmp/cap.out" \
+    2> "$tmp/cap.raw" < /dev/null
+status=$?
+cap=$(sed -n 's/^hazrun: warning: concurrency 65535 capped to \([0-9][0-9]*\), .*/\1/p' \
+    "$tmp/cap.raw")
+sed "s/capped to $cap, /capped to N, /" "$tmp/cap.raw" | untime > "$tmp/got"
+printf '%s\n' 'hazrun: warning: concurrency 65535 capped to N, the most tasks the spawner can watch at once' \
+    'Tasks: 1 succeeded' ' Time: T' > "$tmp/want"
+ok=no
+if [ "$status" = 0 ] && [ -n "$cap" ] && [ "$cap" -ge 1 ] &&
+    [ "$cap" -lt 65535 ] && cmp -s "$tmp/want" "$tmp/got" &&
+    [ ! -s "$tmp/cap.out" ]; then
+    ok=yes
+else
+    echo "-j capped: exit status $status; stderr:"
+    cat "$tmp/cap.raw"
+fi
+report "-j above the spawner's watch limit: one warning" $ok
+# At the cap itself: no warning.
+"$hazrun" -C "$tmp/cap" -j "${cap:-1}" --no-cache > "$tmp/cap.out" \
+    2> "$tmp/cap.raw" < /dev/null
+status=$?
+untime < "$tmp/cap.raw" > "$tmp/got"
+printf '%s\n' 'Tasks: 1 succeeded' ' Time: T' > "$tmp/want"
+ok=no
+[ "$status" = 0 ] && cmp -s "$tmp/want" "$tmp/got" && ok=yes
+report "-j at the spawner's watch limit: no warning" $ok
 
 want_err <<'EOF'
 hazrun: --output must be live or buffered, got 'loud'
@@ -490,5 +513,4 @@ expect_match "no such directory" 2 err \
     "^hazrun: cannot change to directory '.*/no-such-dir': .+" \
     "$hazrun" -C "$tmp/no-such-dir" -n
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary_exit

@@ -14,46 +14,12 @@
 # AM_TESTS_ENVIRONMENT; default ".").  Exit status: 0 all passed, 1 some
 # failed, 99 the setup failed.
 
-builddir=${HAZ_TEST_BUILDDIR:-.}
-hazrun=$builddir/examples/hazrun
+me=test_hazrun_report.sh
+. "${HAZ_TEST_SRCDIR:-.}/tests/lib.sh" || exit 99
 tjson=$builddir/tests/t_json
-
-for p in "$hazrun" "$tjson"; do
-    if [ ! -x "$p" ]; then
-        echo "test_hazrun_report.sh: $p is not built" >&2
-        exit 99
-    fi
-done
-tmp=$builddir/tests/tmp/hazrun_report.$$
-rm -rf "$tmp"
-mkdir -p "$tmp/ws/src" || exit 99
-trap 'rm -rf "$tmp"' 0
-trap 'exit 99' 1 2 15
+need_built "$hazrun" "$tjson"
+make_tmp hazrun_report ws/src
 ws=$tmp/ws
-
-pass=0
-fail=0
-
-report() {
-    if [ "$2" = yes ]; then
-        pass=$((pass + 1))
-        echo "PASS: $1"
-    else
-        fail=$((fail + 1))
-        echo "FAIL: $1"
-    fi
-}
-
-# same NAME WANT_FILE GOT_FILE: compare two files, showing a diff.
-same() {
-    if cmp -s "$2" "$3"; then
-        report "$1" yes
-    else
-        echo "$1: differs (- want, + got):"
-        diff -u "$2" "$3" | sed 1,2d
-        report "$1" no
-    fi
-}
 
 # json NAME FILE ARGS... <<WANT: t_json FILE ARGS... must print WANT.
 json() {
@@ -532,5 +498,20 @@ for doc in '[1,]' '{"a":1,"a":2}' '01' '"\ud800"' '[1] x' '{"a" 1}' \
         "$([ "$st" = 1 ] && echo yes)"
 done
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+# Every run above used the workspace's cache (.haz/cache): it verifies
+# clean, each entry re-hashed.
+"$hazrun" -C "$ws" cache verify > "$tmp/got" 2> "$tmp/verify.err" < /dev/null
+status=$?
+cat > "$tmp/want" <<EOF
+cache: $root/.haz/cache
+entries: 4
+bytes: 1619
+broken: 0
+temporaries: 0
+verify: 4 entries ok, 0 broken
+EOF
+same "cache verify: the cache of every run above is clean" \
+    "$tmp/want" "$tmp/got"
+report "cache verify: exit status 0, nothing on stderr" \
+    "$([ "$status" = 0 ] && [ ! -s "$tmp/verify.err" ] && echo yes)"
+summary_exit

@@ -15,21 +15,11 @@
 # AM_TESTS_ENVIRONMENT; default ".").  Exit status: 0 all passed, 1 some
 # failed, 77 skipped (no pseudo-terminal here), 99 the setup failed.
 
-builddir=${HAZ_TEST_BUILDDIR:-.}
-hazrun=$builddir/examples/hazrun
+me=test_hazrun_tty.sh
+. "${HAZ_TEST_SRCDIR:-.}/tests/lib.sh" || exit 99
 tpty=$builddir/tests/t_pty
-
-for p in "$hazrun" "$tpty"; do
-    if [ ! -x "$p" ]; then
-        echo "test_hazrun_tty.sh: $p is not built" >&2
-        exit 99
-    fi
-done
-tmp=$builddir/tests/tmp/hazrun_tty.$$
-rm -rf "$tmp"
-mkdir -p "$tmp" || exit 99
-trap 'rm -rf "$tmp"' 0
-trap 'exit 99' 1 2 15
+need_built "$hazrun" "$tpty"
+make_tmp hazrun_tty
 
 if ! "$tpty" true 2> "$tmp/pty.err"; then
     echo "test_hazrun_tty.sh: no pseudo-terminal here: $(cat "$tmp/pty.err")"
@@ -38,28 +28,11 @@ fi
 
 esc=$(printf '\033')
 cr=$(printf '\r')
-pass=0
-fail=0
 
-report() {
-    if [ "$2" = yes ]; then
-        pass=$((pass + 1))
-        echo "PASS: $1"
-    else
-        fail=$((fail + 1))
-        echo "FAIL: $1"
-    fi
-}
-
-# same NAME WANT_FILE GOT_FILE: compare two files, showing a diff.
-same() {
-    if cmp -s "$2" "$3"; then
-        report "$1" yes
-    else
-        echo "$1: differs (- want, + got):"
-        diff -u "$2" "$3" | sed 1,2d | od -c | head -40
-        report "$1" no
-    fi
+# same (tests/lib.sh) shows the difference byte by byte: the status lines
+# hold escapes and carriage returns.
+show_diff() {
+    diff -u "$1" "$2" | sed 1,2d | od -c | head -40
 }
 
 # workspace DIR: write a hazfile (read from stdin) into a new DIR.
@@ -269,9 +242,14 @@ fi
 
 # --- how tasks fail, and cancellation ---------------------------------------------
 
+# P1: a task killed by a signal is reported with its number and name.
 workspace "$tmp/ways" <<'EOF'
+[task t:abrt]
+run = ulimit -c 0; kill -ABRT $$
 [task t:killed]
 run = kill -9 $$
+[task t:segv]
+run = ulimit -c 0; kill -SEGV $$
 [task t:slow]
 run = exec sleep 30
 timeout = 0.2
@@ -279,9 +257,11 @@ EOF
 "$hazrun" -C "$tmp/ways" --no-cache > "$tmp/ways.out" 2> "$tmp/ways.err" \
     < /dev/null
 status=$?
-printf '%s\n' 'FAILED t:killed (killed by SIGKILL)' \
-    'FAILED t:slow (timed out, killed by SIGTERM)' \
-    'Tasks: 0 succeeded, 2 failed' > "$tmp/want"
+printf '%s\n' 'FAILED t:abrt (killed by signal 6 (SIGABRT))' \
+    'FAILED t:killed (killed by signal 9 (SIGKILL))' \
+    'FAILED t:segv (killed by signal 11 (SIGSEGV))' \
+    'FAILED t:slow (timed out, killed by signal 15 (SIGTERM))' \
+    'Tasks: 0 succeeded, 4 failed' > "$tmp/want"
 sed '$d' "$tmp/ways.err" > "$tmp/got"
 same "summary: a signal and a timeout" "$tmp/want" "$tmp/got"
 [ "$status" = 1 ] || echo "signal and timeout: exit status $status, want 1"
@@ -309,5 +289,4 @@ sed '$d' "$tmp/int.err" > "$tmp/got"
 same "summary: cancelled by SIGINT" "$tmp/want" "$tmp/got"
 report "SIGINT: exit 130" "$([ "$status" = 130 ] && echo yes)"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary_exit

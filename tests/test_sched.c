@@ -442,7 +442,7 @@ static void test_no_host_env(void)
 /* EXEC-010/011, U1, U3: a failure skips every hard descendant naming the
  * ROOT (a:a for a:b behind a:z too), emitted at once in canonical order
  * (design 2.7: a:b, a:c, a:z, although a breadth-first walk meets a:c and
- * a:z first); the independent x:x keeps running. */
+ * a:z first); the independent x:x keeps running (X6, keep going). */
 static void test_failure_cascade(void)
 {
     fx f;
@@ -1031,8 +1031,8 @@ static void test_spawn_error(void)
     fx_done(&f);
 }
 
-/* A writer whose spawn fails gives its key back: the reader parked behind
- * its waiter registration runs at once (no task left undecided). */
+/* X7: a writer whose spawn fails gives its key back: the reader parked
+ * behind its waiter registration runs at once (no task left undecided). */
 static void test_spawn_error_releases_mutex(void)
 {
     fx f;
@@ -1099,9 +1099,10 @@ static void test_cancel_before_run(void)
  * and is still Cancelled(SignaledInFlight) with its exit status (U13);
  * a:slow exits during the grace period and is never SIGKILLed; a:long
  * ignores SIGTERM and gets SIGKILL exactly cancel_grace (2 s) later (U14);
- * the cap-blocked z:wait is RunCancelled; b:next (hard on a:long) is
- * UpstreamCancelled naming it; b:soft (soft on a:polite) is released by
- * the cancelled predecessor and drained.  Exit code 130 (SIGINT).
+ * the cap-blocked z:wait is RunCancelled, never started (X1a); b:next
+ * (hard on a:long) is UpstreamCancelled naming it; b:soft (soft on
+ * a:polite) is released by the cancelled predecessor and drained.  Exit
+ * code 130 (SIGINT).
  */
 static const char *hz_cancel =
     "[workspace]\nconcurrency = 3\ncancel_grace = 2\n"
@@ -1227,7 +1228,8 @@ static void test_cancel_grace_zero(void)
 }
 
 /* A child whose exit arrives in the same batch as the chunk that fires
- * the token keeps its normal outcome (its successor is then drained);
+ * the token keeps its normal outcome (its successor is then drained; the
+ * mock analogue of X1c);
  * a token fired with signal 0 records no signal, so the exit code
  * follows the outcomes. */
 static void test_cancel_same_instant_exit(void)
@@ -1252,7 +1254,7 @@ static void test_cancel_same_instant_exit(void)
     fx_done(&f);
 }
 
-/* run.h, haz_cancel_request: a further request escalates: every running
+/* X3, run.h, haz_cancel_request: a further request escalates: every running
  * process group is SIGKILLed at once, long before the grace period ends;
  * the first request's signal stays the run's (SIGTERM here, 143). */
 static void test_cancel_escalation(void)
@@ -1289,7 +1291,7 @@ static void test_cancel_escalation(void)
     fx_done(&f);
 }
 
-/* Two requests made before the run: the flow starts and escalates at
+/* X3: two requests made before the run: the flow starts and escalates at
  * once (nothing runs, so only the drain shows). */
 static void test_cancel_twice_before_run(void)
 {
@@ -1305,8 +1307,8 @@ static void test_cancel_twice_before_run(void)
     fx_done(&f);
 }
 
-/* A cancellation caught the run while a task was parked on a mutex: the
- * parked task (started once) is RunCancelled. */
+/* X7: a cancellation caught the run while a task was parked on a mutex:
+ * the parked task (started once) is RunCancelled. */
 static void test_cancel_parked(void)
 {
     fx f;

@@ -1719,29 +1719,53 @@ static void test_status_lost(void)
     fx_end(&f);
 }
 
-/* P11a for real: with SIGCHLD ignored the kernel reaps the children
- * itself; the exit is still delivered, after the output, as status lost. */
+/* P11a for real: with SIGCHLD ignored (SIG_IGN, or SA_NOCLDWAIT) the
+ * kernel reaps the children itself; the exit is still delivered, after
+ * the output, as status lost.  The second child closes its output and
+ * waits, so that its exit is found through the pidfd (or the polling)
+ * after EOF. */
 static void test_sigchld_ignored(void)
 {
-    struct sigaction old;
+    struct sigaction sa, old;
+    char fifo[4200];
     haz_child c;
+    int v;
     fx f;
 
     POSIX_ONLY();
-    set_sig(SIGCHLD, SIG_IGN, &old);
-    fx_begin(&f);
-    CU_ASSERT_EQUAL_FATAL(fx_open(&f, NULL), HAZ_OK);
-    CU_ASSERT_EQUAL_FATAL(spawn_sh(&f, "t:ign", "echo hi; exit 3", &c),
-                          HAZ_OK);
-    if (wait_exit(&f, c)) {
-        krec *k = rec_of(&f, c);
+    for (v = 0; v < 2; v++) {
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = v == 0 ? SIG_IGN : SIG_DFL;
+        sa.sa_flags = v == 0 ? 0 : SA_NOCLDWAIT;
+        sigemptyset(&sa.sa_mask);
+        CU_ASSERT_EQUAL_FATAL(sigaction(SIGCHLD, &sa, &old), 0);
+        fx_begin(&f);
+        CU_ASSERT_EQUAL_FATAL(fx_open(&f, NULL), HAZ_OK);
+        fx_dir(&f);
+        CU_ASSERT_EQUAL_FATAL(spawn_sh(&f, "t:ign", "echo hi; exit 3", &c),
+                              HAZ_OK);
+        if (wait_exit(&f, c)) {
+            krec *k = rec_of(&f, c);
 
-        CU_ASSERT_EQUAL(k->st.kind, HAZ_EXIT_NONE);
-        CU_ASSERT_EQUAL(k->os_errno, ECHILD);
-        CU_ASSERT_STRING_EQUAL(k->out, "hi\n");
+            CU_ASSERT_EQUAL(k->st.kind, HAZ_EXIT_NONE);
+            CU_ASSERT_EQUAL(k->os_errno, ECHILD);
+            CU_ASSERT_STRING_EQUAL(k->out, "hi\n");
+        }
+        fifo_path(&f, fifo, sizeof fifo, "go");
+        CU_ASSERT_EQUAL_FATAL(spawn_probe(&f, "t:closed", &c, "echo", "bye",
+                                          "closeout", "fifo", fifo, "exit",
+                                          "3", NULL), HAZ_OK);
+        release(fifo);
+        if (wait_exit(&f, c)) {
+            krec *k = rec_of(&f, c);
+
+            CU_ASSERT_EQUAL(k->st.kind, HAZ_EXIT_NONE);
+            CU_ASSERT_EQUAL(k->os_errno, ECHILD);
+            CU_ASSERT_STRING_EQUAL(k->out, "bye\n");
+        }
+        fx_end(&f);
+        CU_ASSERT_EQUAL(sigaction(SIGCHLD, &old, NULL), 0);
     }
-    fx_end(&f);
-    sigaction(SIGCHLD, &old, NULL);
 }
 
 static void test_kill_failure(void)
@@ -1760,6 +1784,144 @@ static void test_kill_failure(void)
     kill_and_reap(&f, c);
     fx_end(&f);
 }
+
+/* ------------------------------------------------------------------------
+ * The exit of a child whose pipes are at EOF (P13b): a pidfd where the
+ * kernel gives one, else polling; every way must end with the exact exit.
+ * ---------------------------------------------------------------------- */
+
+typedef int (*pidfd_fn)(pid_t, unsigned);
+
+static int pidfd_calls, pidfd_errno;
+
+static int pidfd_refuse(pid_t pid, unsigned flags)
+{
+    (void)pid;
+    (void)flags;
+    pidfd_calls++;
+    errno = pidfd_errno;
+    return -1;
+}
+
+/* Gives a descriptor that select() always finds readable (/dev/null), as
+ * a pidfd that fires although the child runs on. */
+static int pidfd_bogus(pid_t pid, unsigned flags)
+{
+    (void)pid;
+    (void)flags;
+    pidfd_calls++;
+    return open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+/* Does the kernel give this process a pidfd (a real one, not the seam)? */
+static int kernel_pidfd(void)
+{
+    int fd = ((pidfd_fn)haz__posix_syscall_default("pidfd_open"))(getpid(),
+                                                                   0);
+
+    if (fd < 0)
+        return 0;
+    close(fd);
+    return 1;
+}
+
+/* One child that closes its output and exits 3 only once released, then
+ * `more` quick ones ("exit 0") one after the other. */
+static void closed_then_exit(fx *f, int more)
+{
+    static unsigned serial;
+    char fifo[4200], name[32];
+    unsigned fl = 0;
+    haz_child c;
+    int i;
+
+    snprintf(name, sizeof name, "go%u", ++serial);
+    fifo_path(f, fifo, sizeof fifo, name);
+    CU_ASSERT_EQUAL_FATAL(spawn_probe(f, "t:closed", &c, "echo", "bye",
+                                      "closeout", "fifo", fifo, "exit", "3",
+                                      NULL), HAZ_OK);
+    for (i = 0; i < 2; i++) {
+        CU_ASSERT_EQUAL(pump(f, now(f) + MS(30), NULL, 8, NULL, &fl),
+                        HAZ_OK);
+        CU_ASSERT_FALSE(rec_of(f, c)->exited);
+    }
+    release(fifo);
+    if (wait_exit(f, c)) {
+        assert_code(f, c, 3);
+        CU_ASSERT_STRING_EQUAL(out_of(f, c), "bye\n");
+    }
+    for (i = 0; i < more; i++) {
+        CU_ASSERT_EQUAL_FATAL(spawn_probe(f, "t:quick", &c, "exit", "0",
+                                          NULL), HAZ_OK);
+        if (wait_exit(f, c))
+            assert_code(f, c, 0);
+    }
+}
+
+/* P13b with a pidfd: one is opened for a child whose pipes are at EOF
+ * while it runs (where the kernel gives one), and closed again (fx_end
+ * checks every descriptor). */
+static void test_pidfd_watch(void)
+{
+    fx f;
+
+    POSIX_ONLY();
+    fx_begin(&f);
+    CU_ASSERT_EQUAL_FATAL(fx_open(&f, NULL), HAZ_OK);
+    fx_dir(&f);
+    closed_then_exit(&f, 0);
+    CU_ASSERT_EQUAL(haz__posix_spawner_pidfds(f.sp), kernel_pidfd());
+    CU_ASSERT_EQUAL(haz__posix_spawner_pidfds(NULL), -1);
+    fx_end(&f);
+}
+
+/* style.md 2.4: pidfd_open refused at run time.  ENOSYS, EPERM (seccomp)
+ * or EINVAL: polling for this child and every later one, pidfd_open never
+ * tried again; EMFILE (or ENFILE, ENOMEM): polling for this child only. */
+static void test_pidfd_refused(void)
+{
+    static const int perm[] = {ENOSYS, EPERM, EINVAL};
+    size_t k;
+    fx f;
+
+    POSIX_ONLY();
+    SEAM("pidfd_open", pidfd_refuse);
+    for (k = 0; k < NELEM(perm) + 1; k++) {
+        pidfd_calls = 0;
+        pidfd_errno = k < NELEM(perm) ? perm[k] : EMFILE;
+        fx_begin(&f);
+        CU_ASSERT_EQUAL_FATAL(fx_open(&f, NULL), HAZ_OK);
+        fx_dir(&f);
+        /* Each closed child is certain to call pidfd_open once; a quick
+         * one may or may not, so they run only where no call is allowed. */
+        closed_then_exit(&f, 0);
+        closed_then_exit(&f, k < NELEM(perm) ? 2 : 0);
+        CU_ASSERT_EQUAL(pidfd_calls, k < NELEM(perm) ? 1 : 2);
+        CU_ASSERT_EQUAL(haz__posix_spawner_pidfds(f.sp), 0);
+        fx_end(&f);
+    }
+    SEAM("pidfd_open", NULL);
+}
+
+/* A pidfd that fires while the child still runs: it is closed, the child
+ * is polled for and its exit comes exactly once, when it happens. */
+static void test_pidfd_early(void)
+{
+    fx f;
+
+    POSIX_ONLY();
+    pidfd_calls = 0;
+    SEAM("pidfd_open", pidfd_bogus);
+    fx_begin(&f);
+    CU_ASSERT_EQUAL_FATAL(fx_open(&f, NULL), HAZ_OK);
+    fx_dir(&f);
+    closed_then_exit(&f, 0);
+    CU_ASSERT_EQUAL(pidfd_calls, 1);
+    CU_ASSERT_EQUAL(haz__posix_spawner_pidfds(f.sp), 1);
+    fx_end(&f);
+    SEAM("pidfd_open", NULL);
+}
+
 
 /* EINTR from every other select and read: retried, nothing lost. */
 static void test_injected_eintr(void)
@@ -2192,6 +2354,9 @@ static CU_TestInfo posix_tests[] = {
     {"status lost", test_status_lost},
     {"SIGCHLD ignored", test_sigchld_ignored},
     {"kill failure", test_kill_failure},
+    {"P13b exit watched by a pidfd", test_pidfd_watch},
+    {"P13b pidfd refused: polling", test_pidfd_refused},
+    {"P13b pidfd fires early", test_pidfd_early},
     {"injected EINTR", test_injected_eintr},
     {"open refuses a mock clock", test_open_refuses_mock_clock},
     {"allocation failures", test_oom_sweep},

@@ -64,9 +64,15 @@ typedef struct haz_observer_obj haz_observer_obj;
  * different tasks interleave only at line boundaries.  Bytes after the last
  * newline are held per task and stream until the line completes or the task
  * ends, when they are written with an added "\n".  Only '\n' separates
- * lines; every other byte (CR, NUL, ...) is written as it is.  Write errors
- * are ignored (with SIGPIPE left at its default, a closed pipe still kills
- * the process: handling SIGPIPE is the program's business).
+ * lines; every other byte (CR, NUL, ...) is written as it is.  Writes are
+ * retried on EINTR, continued after a short write, and on a non-blocking
+ * descriptor that is full (EAGAIN) the observer waits with poll() until it
+ * takes bytes again: every byte goes out once, in order.  Other write
+ * errors (EPIPE, ENOSPC, EIO, ...) cannot stop the run: the bytes of that
+ * write are dropped and the first such error is kept for
+ * haz_observer_sink_errno().  (With SIGPIPE left at its default, a closed
+ * pipe still kills the process: handling SIGPIPE is the program's
+ * business.)
  * Memory: a held partial line is kept whole, so it costs memory in
  * proportion to its length (a task printing 64 MiB without a newline holds
  * 64 MiB or more); it is given back once the line is written.
@@ -87,7 +93,9 @@ HAZ_API int haz_observer_live_new(haz_ctx *ctx, int out_fd, int err_fd,
  * with each running task's output until it ends.  Out of memory inside a
  * callback, the bytes held for that stream and the new chunk are written at
  * once: no byte is lost and each stream keeps its order, but that task's
- * block is split.  Write errors are ignored, as for the live observer.
+ * block is split.  Write errors are handled as by the live observer
+ * (EINTR, short writes and EAGAIN waited out; the first other error kept
+ * for haz_observer_sink_errno()).
  * Returns 0 or one of: HAZ_EINVAL (a NULL argument or a negative
  * descriptor), HAZ_ENOMEM.
  */
@@ -125,6 +133,17 @@ HAZ_API int haz_observer_recording_new(haz_ctx *ctx, const haz_observer *chain,
  */
 HAZ_API const char *haz_observer_recording_text(const haz_observer_obj *obj,
                                                 size_t *len);
+
+/*
+ * haz_observer_sink_errno: for a live or buffered observer, the errno of
+ * the first write to its descriptors that failed (EPIPE when the reader
+ * of a pipe has gone, ENOSPC, EIO, EBADF, ...), or 0 while every write
+ * succeeded.  EINTR, short writes and EAGAIN are never reported: they are
+ * retried or waited out.  A program checks it after the run to report
+ * that its output is incomplete; the tasks' outcomes and the cache are not
+ * affected.  Returns 0 for NULL and for other observers.  Changes nothing.
+ */
+HAZ_API int haz_observer_sink_errno(const haz_observer_obj *obj);
 
 /*
  * haz_observer_free: flush what is pending and free.  Pending output is

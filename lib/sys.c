@@ -1,0 +1,295 @@
+/*
+ * lib/sys.c: the system-call seam of the library's file I/O (lib/sys.h).
+ *
+ * In order: the defaults (the libc calls, or thin wrappers where the libc
+ * type does not fit the table: open and openat are variadic, mkdir and
+ * fchmod take a mode_t); the table {name, current, default}; the setter and
+ * getter; the typed calls through the table.
+ */
+#include "internal.h"
+#include "fdutil.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef O_CLOEXEC
+#define O_CLOEXEC 0
+#endif
+
+typedef int (*open_fn)(const char *, int, unsigned);
+typedef int (*openat_fn)(int, const char *, int, unsigned);
+typedef ssize_t (*read_fn)(int, void *, size_t);
+typedef ssize_t (*write_fn)(int, const void *, size_t);
+typedef int (*fd_fn)(int);
+typedef int (*fchmod_fn)(int, unsigned);
+typedef int (*rename_fn)(const char *, const char *);
+typedef int (*mkdir_fn)(const char *, unsigned);
+typedef int (*path_fn)(const char *);
+typedef int (*unlinkat_fn)(int, const char *, int);
+typedef int (*stat_fn)(const char *, struct stat *);
+typedef int (*fstat_fn)(int, struct stat *);
+typedef int (*fstatat_fn)(int, const char *, struct stat *, int);
+typedef DIR *(*opendir_fn)(const char *);
+typedef DIR *(*fdopendir_fn)(int);
+typedef struct dirent *(*readdir_fn)(DIR *);
+
+static int default_open(const char *path, int flags, unsigned mode)
+{
+    return open(path, flags, (mode_t)mode);
+}
+
+static int default_openat(int dfd, const char *name, int flags,
+                          unsigned mode)
+{
+    return openat(dfd, name, flags, (mode_t)mode);
+}
+
+static int default_fchmod(int fd, unsigned mode)
+{
+    return fchmod(fd, (mode_t)mode);
+}
+
+static int default_mkdir(const char *path, unsigned mode)
+{
+    return mkdir(path, (mode_t)mode);
+}
+
+/* The stat family may be macros or inline functions in some C libraries. */
+static int default_stat(const char *path, struct stat *st)
+{
+    return stat(path, st);
+}
+
+static int default_lstat(const char *path, struct stat *st)
+{
+    return lstat(path, st);
+}
+
+static int default_fstat(int fd, struct stat *st)
+{
+    return fstat(fd, st);
+}
+
+static int default_fstatat(int dfd, const char *name, struct stat *st,
+                           int flags)
+{
+    return fstatat(dfd, name, st, flags);
+}
+
+#define FN(f) ((haz__io_syscall_fn)(f))
+#define ENTRY(name, f) {name, FN(f), FN(f)}
+
+enum { IO_OPEN, IO_OPENAT, IO_READ, IO_WRITE, IO_CLOSE, IO_FSYNC, IO_FCHMOD,
+       IO_RENAME, IO_MKDIR, IO_UNLINK, IO_UNLINKAT, IO_RMDIR, IO_STAT,
+       IO_LSTAT, IO_FSTAT, IO_FSTATAT, IO_OPENDIR, IO_FDOPENDIR, IO_READDIR,
+       IO_COUNT };
+
+static struct {
+    const char *name;
+    haz__io_syscall_fn current;
+    haz__io_syscall_fn dflt;
+} syscalls[IO_COUNT] = {
+    ENTRY("open", default_open),
+    ENTRY("openat", default_openat),
+    ENTRY("read", read),
+    ENTRY("write", write),
+    ENTRY("close", close),
+    ENTRY("fsync", fsync),
+    ENTRY("fchmod", default_fchmod),
+    ENTRY("rename", rename),
+    ENTRY("mkdir", default_mkdir),
+    ENTRY("unlink", unlink),
+    ENTRY("unlinkat", unlinkat),
+    ENTRY("rmdir", rmdir),
+    ENTRY("stat", default_stat),
+    ENTRY("lstat", default_lstat),
+    ENTRY("fstat", default_fstat),
+    ENTRY("fstatat", default_fstatat),
+    ENTRY("opendir", opendir),
+    ENTRY("fdopendir", fdopendir),
+    ENTRY("readdir", readdir)
+};
+
+static int find(const char *name)
+{
+    int i;
+
+    for (i = 0; name != NULL && i < IO_COUNT; i++)
+        if (strcmp(syscalls[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+int haz__io_syscall_set(const char *name, haz__io_syscall_fn fn)
+{
+    int i = find(name);
+
+    if (i < 0)
+        return -1;
+    syscalls[i].current = fn != NULL ? fn : syscalls[i].dflt;
+    return 0;
+}
+
+haz__io_syscall_fn haz__io_syscall_default(const char *name)
+{
+    int i = find(name);
+
+    return i < 0 ? NULL : syscalls[i].dflt;
+}
+
+const char *haz__io_syscall_name(size_t i)
+{
+    return i < IO_COUNT ? syscalls[i].name : NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Typed calls through the table.
+ * ---------------------------------------------------------------------- */
+
+#define CALL(id, type) ((type)syscalls[id].current)
+
+/* Make fd close-on-exec (also where O_CLOEXEC exists: an old kernel may
+ * ignore the flag); on failure close it. */
+static int cloexec_or_close(int fd)
+{
+    if (fd != -1 && haz__set_cloexec(fd) == -1) {
+        haz__io_close_quiet(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int haz__io_open(const char *path, int flags, unsigned mode)
+{
+    int fd;
+
+    do
+        fd = CALL(IO_OPEN, open_fn)(path, flags | O_CLOEXEC, mode);
+    while (fd == -1 && errno == EINTR);
+    return cloexec_or_close(fd);
+}
+
+int haz__io_openat(int dfd, const char *name, int flags, unsigned mode)
+{
+    int fd;
+
+    do
+        fd = CALL(IO_OPENAT, openat_fn)(dfd, name, flags | O_CLOEXEC, mode);
+    while (fd == -1 && errno == EINTR);
+    return cloexec_or_close(fd);
+}
+
+ssize_t haz__io_read(int fd, void *buf, size_t n)
+{
+    return CALL(IO_READ, read_fn)(fd, buf, n);
+}
+
+int haz__io_write_all(int fd, const void *data, size_t n)
+{
+    const char *p = data;
+
+    while (n > 0) {
+        ssize_t w = CALL(IO_WRITE, write_fn)(fd, p, n);
+
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (w == 0) {           /* no progress and no error: give up */
+            errno = EIO;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int haz__io_close(int fd)
+{
+    return CALL(IO_CLOSE, fd_fn)(fd);
+}
+
+void haz__io_close_quiet(int fd)
+{
+    int saved = errno;
+
+    if (fd >= 0)
+        (void)CALL(IO_CLOSE, fd_fn)(fd);
+    errno = saved;
+}
+
+int haz__io_fsync(int fd)
+{
+    return CALL(IO_FSYNC, fd_fn)(fd);
+}
+
+int haz__io_fchmod(int fd, unsigned mode)
+{
+    return CALL(IO_FCHMOD, fchmod_fn)(fd, mode);
+}
+
+int haz__io_rename(const char *from, const char *to)
+{
+    return CALL(IO_RENAME, rename_fn)(from, to);
+}
+
+int haz__io_mkdir(const char *path, unsigned mode)
+{
+    return CALL(IO_MKDIR, mkdir_fn)(path, mode);
+}
+
+int haz__io_unlink(const char *path)
+{
+    return CALL(IO_UNLINK, path_fn)(path);
+}
+
+int haz__io_unlinkat(int dfd, const char *name, int flags)
+{
+    return CALL(IO_UNLINKAT, unlinkat_fn)(dfd, name, flags);
+}
+
+int haz__io_rmdir(const char *path)
+{
+    return CALL(IO_RMDIR, path_fn)(path);
+}
+
+int haz__io_stat(const char *path, struct stat *st)
+{
+    return CALL(IO_STAT, stat_fn)(path, st);
+}
+
+int haz__io_lstat(const char *path, struct stat *st)
+{
+    return CALL(IO_LSTAT, stat_fn)(path, st);
+}
+
+int haz__io_fstat(int fd, struct stat *st)
+{
+    return CALL(IO_FSTAT, fstat_fn)(fd, st);
+}
+
+int haz__io_fstatat(int dfd, const char *name, struct stat *st, int flags)
+{
+    return CALL(IO_FSTATAT, fstatat_fn)(dfd, name, st, flags);
+}
+
+DIR *haz__io_opendir(const char *path)
+{
+    return CALL(IO_OPENDIR, opendir_fn)(path);
+}
+
+DIR *haz__io_fdopendir(int fd)
+{
+    return CALL(IO_FDOPENDIR, fdopendir_fn)(fd);
+}
+
+struct dirent *haz__io_readdir(DIR *d)
+{
+    return CALL(IO_READDIR, readdir_fn)(d);
+}
