@@ -17,6 +17,7 @@
  */
 #include "internal.h"
 #include "cache_fs.h"
+#include "filestat.h"
 #include "fsutil.h"
 #include "sys.h"
 
@@ -43,6 +44,13 @@ static void fs_close(haz_cache_store *cs)
 {
     cfs_store *s = (cfs_store *)cs;
 
+    /* Best effort: a record not saved only means that the outputs it
+     * knew are read once more by the next restore. */
+    if (s->rec != NULL)
+        (void)haz__filestat_save(s->rec);
+    haz__filestat_close(s->rec);
+    s->rec = NULL;
+    s->rec_tried = 0;
     haz__free(cs->ctx, s->ws);
     haz__free(cs->ctx, s->ws_real);
     haz__free(cs->ctx, s->root);

@@ -41,6 +41,11 @@ typedef struct cfs_store {
     uint64_t counter;                   /* names of temporaries */
     char rnd[17];                       /* random hex for restore staging
                                            names, drawn once ("" before) */
+    struct haz__filestat *rec;          /* the record of outputs found in
+                                           place (lib/filestat.h), opened
+                                           by the first restore that looks
+                                           at a target, saved by close */
+    int rec_tried;                      /* its open was tried */
 } cfs_store;
 
 /* A parsed manifest.  Paths point into `text`, which the manifest owns. */

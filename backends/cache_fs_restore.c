@@ -13,7 +13,9 @@
  *      target itself must not be a directory.  A target that is already
  *      a regular file (not a link) with the recorded size, mode and
  *      content hash is "present": it holds exactly what restore would
- *      put there, so it is left alone, modification time included;
+ *      put there, so it is left alone, modification time included (its
+ *      hash comes from the store's record of outputs, without reading
+ *      it, when the record trusts its lstat identity);
  *   3. stage every output that is not present: copy its blob (opened
  *      without following links, refused unless a regular file of the
  *      recorded size) into the file <cache>/.restore-<key>-<random>-<i>
@@ -42,6 +44,7 @@
 #include "internal.h"
 #include "cache_fs.h"
 #include "fdutil.h"
+#include "filestat.h"
 #include "fsutil.h"
 #include "sys.h"
 
@@ -256,19 +259,36 @@ static int walk_parents(rctx *r, const char *wpath, int create)
 
 /* 1 when the target at r->a, a regular file whose lstat is *st, holds
  * exactly the bytes and mode of output o; 0 when not (or it cannot be
- * told); HAZ_ENOMEM. */
+ * told); HAZ_ENOMEM.
+ * The store's record of outputs (lib/filestat.h, opened by the first
+ * call) answers without reading the file when it holds a trusted entry
+ * for the file's current identity (size, mtime and ctime to the
+ * nanosecond, inode, device, and so type and mode; never a racy one, so a
+ * rewrite in the same second is still seen).  A file read and found right
+ * is noted there, with its identity from before the read, unless that
+ * identity changed while it was read. */
 static int same_content(rctx *r, const haz_cache_output *o,
                         const struct stat *st)
 {
     const haz_hash_methods *h = r->e->m.hash;
     unsigned char got[HAZ_HASH_MAX_DIGEST];
-    struct stat fst;
+    struct stat fst, after;
+    haz__fileid id1, id2;
     uint64_t size;
     int fd, rc = 0;
 
     if (!S_ISREG(st->st_mode) || (uint64_t)st->st_size != o->size ||
         (unsigned)(st->st_mode & 07777) != (o->mode & 0777u))
         return 0;
+    if (!r->s->rec_tried) {
+        /* Without a record (a read-only cache) every target is read. */
+        r->s->rec_tried = 1;
+        if (haz__filestat_open_outputs(r->ctx, r->s->root, r->s->hash,
+                                       &r->s->rec) == HAZ_ENOMEM)
+            return HAZ_ENOMEM;
+    }
+    if (haz__filestat_known(r->s->rec, h, o->path, st, got))
+        return memcmp(got, o->hash, h->digest_len) == 0;
     fd = haz__open_read(r->a.data, 1);
     if (fd == -1)
         return 0;
@@ -280,6 +300,14 @@ static int same_content(rctx *r, const haz_cache_output *o,
             rc = errno == ENOMEM ? HAZ_ENOMEM : 0;
         else
             rc = size == o->size && memcmp(got, o->hash, h->digest_len) == 0;
+        if (rc == 1 && r->s->rec != NULL &&
+            haz__io_fstat(fd, &after) == 0) {
+            haz__fileid_of(&fst, &id1);
+            haz__fileid_of(&after, &id2);
+            if (haz__fileid_equal(&id1, &id2) &&
+                haz__filestat_note(r->s->rec, h, o->path, &fst, got) != 0)
+                rc = HAZ_ENOMEM;
+        }
     }
     haz__io_close_quiet(fd);
     return rc;
@@ -433,6 +461,9 @@ static int publish_one(rctx *r, size_t i, haz_buf *src, haz_buf *target)
         haz__buf_printf(target, "%s/%s", strcmp(r->b.data, "/") ?
                         r->b.data : "", base) != HAZ_OK)
         return HAZ_ENOMEM;
+    /* The file there is replaced: what the record says of it is stale.
+     * The new one is not noted: written in this session, it is racy. */
+    haz__filestat_forget(r->s->rec, o->path);
     if (haz__io_rename(src->data, target->data) == 0) {
         r->state[i] = OUT_DONE;
         return HAZ_OK;

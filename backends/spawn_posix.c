@@ -11,15 +11,17 @@
  *                         is also polled with waitpid every 100 ms, which
  *                         finds a leader that exited while a grandchild
  *                         keeps its pipes open;
- *   running, pipes at EOF polled at once; if it has not exited yet, a
- *                         pidfd (Linux) joins the select set and wakes
- *                         the loop when it exits, with a poll every
- *                         100 ms as a safety net; without a pidfd,
- *                         polled up to 8 times with a sched_yield()
- *                         between (its pipes close just before it becomes
- *                         a zombie), then with a backoff from 100 us
- *                         doubling to 100 ms (a child that closed its
- *                         output but keeps running);
+ *   running, pipes at EOF polled at once; if it has not exited yet (its
+ *                         pipes close just before it becomes a zombie),
+ *                         polled again after a sched_yield(), up to 8
+ *                         times, while the spawner's yields are quick;
+ *                         then, or at once while they are slow (a busy
+ *                         machine), a pidfd (Linux) joins the select set
+ *                         and wakes the loop when it exits, with a poll
+ *                         every 100 ms as a safety net; without a pidfd,
+ *                         the yields, then a backoff from 100 us doubling
+ *                         to 100 ms (a child that closed its output but
+ *                         keeps running);
  *   reaped, pipes open    drained until EOF, at most 100 ms; then a final
  *                         sweep reads what is buffered (up to 1 MiB per
  *                         child) and the pipes are closed;
@@ -31,8 +33,8 @@
  *
  * In order: the select loop (settling children, the select itself); the
  * methods (open, close, spawn, signal, wait, max_children); the test hooks
- * haz__posix_child_pid, haz__posix_spawner_pidfds and
- * haz__posix_spawner_counts; the table.
+ * haz__posix_child_pid, haz__posix_spawner_pidfds,
+ * haz__posix_spawner_pidfd_first and haz__posix_spawner_counts; the table.
  */
 #include "internal.h"
 #include "fdutil.h"
@@ -476,6 +478,15 @@ long haz__posix_spawner_pidfds(const haz_spawner *sp)
     if (sp == NULL || sp->methods != &haz_spawner_posix)
         return -1;
     return (long)ps->pidfds;
+}
+
+int haz__posix_spawner_pidfd_first(const haz_spawner *sp)
+{
+    const posix_spawner *ps = (const posix_spawner *)sp;
+
+    if (sp == NULL || sp->methods != &haz_spawner_posix)
+        return -1;
+    return ps->pidfd_first;
 }
 
 int haz__posix_spawner_counts(const haz_spawner *sp, unsigned long *counts)

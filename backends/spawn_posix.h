@@ -3,9 +3,9 @@
  * spawn_posix.c, spawn_posix_start.c, spawn_posix_sys.c) and to its tests.
  *
  * Three parts: the system-call seam (style.md item 9), through which every
- * pipe, fcntl, posix_spawn, fork, execve, waitpid, select, kill, read and
- * pidfd_open of the backend goes, so that a test can make the Nth call
- * fail; the start routine shared by the methods (program lookup, pipes,
+ * pipe, fcntl, posix_spawn, fork, execve, waitpid, select, kill, read,
+ * pidfd_open and sched_yield of the backend goes, so that a test can make
+ * the Nth call fail or script its result; the start routine shared by the methods (program lookup, pipes,
  * posix_spawn or fork+exec); and a few test hooks.  Nothing here is exported from the
  * shared library (haz__ names).
  */
@@ -47,6 +47,11 @@
  *                 pidfd_open(2) where configure found it (the libc call,
  *                 else syscall(SYS_pidfd_open)), elsewhere one that fails
  *                 with ENOSYS; the descriptor is close-on-exec
+ *   "sched_yield" int (*)(haz_clock *clock)   default: sched_yield(),
+ *                 then 1 when it took at least HAZ_POSIX_YIELD_SLOW_NS
+ *                 by `clock` (the processor went to another process for
+ *                 a while), 0 when it came back sooner, -1 when
+ *                 sched_yield failed
  * The table is process-wide test machinery, like SQLite's aSyscall[]: set
  * it only while no spawner is in use on another thread.
  * ---------------------------------------------------------------------- */
@@ -72,6 +77,7 @@ int haz__sys_select(int nfds, fd_set *r, fd_set *w, fd_set *x,
 int haz__sys_kill(pid_t pid, int signo);
 ssize_t haz__sys_read(int fd, void *buf, size_t n);
 int haz__sys_pidfd_open(pid_t pid, unsigned flags);
+int haz__sys_sched_yield(haz_clock *clock);
 #ifdef HAZ_POSIX_HAVE_SPAWN
 int haz__sys_posix_spawn(pid_t *pid, const char *path,
                          const posix_spawn_file_actions_t *fa,
@@ -88,10 +94,20 @@ int haz__sys_posix_spawn(pid_t *pid, const char *path,
 #define HAZ_POSIX_READ_MAX (64u * 1024u)    /* one read() */
 #define HAZ_POSIX_OPEN_POLL_NS HAZ_POSIX_MS(100) /* waitpid period, pipes
                                                     open */
-#define HAZ_POSIX_EOF_SPINS 8u              /* after EOF on both pipes
-                                               and no pidfd: waitpid,
-                                               sched_yield, at most this
-                                               many times */
+#define HAZ_POSIX_EOF_SPINS 8u              /* after EOF on both pipes:
+                                               waitpid, sched_yield, at
+                                               most this many times
+                                               (then a pidfd, or the
+                                               backoff below) */
+#define HAZ_POSIX_YIELD_SLOW_NS UINT64_C(100000) /* a yield this long went
+                                                    to another process:
+                                                    the next children's
+                                                    exits are watched with
+                                                    a pidfd at once */
+#define HAZ_POSIX_PROBE_EVERY 16u           /* in that mode, every this
+                                               many-th late child yields
+                                               again, to see whether the
+                                               yield has become cheap */
 #define HAZ_POSIX_STEP_MIN_NS UINT64_C(100000)  /* then a backoff from ... */
 #define HAZ_POSIX_STEP_MAX_NS HAZ_POSIX_MS(100) /* ... doubling to this */
 #define HAZ_POSIX_DRAIN_NS HAZ_POSIX_MS(100)   /* after the exit: EOF wait */
@@ -132,6 +148,11 @@ typedef struct haz__posix_spawner {
     int pidfd_off;              /* pidfd_open refused (ENOSYS, EPERM, ...):
                                    never tried again by this spawner */
     unsigned long pidfds;       /* pidfds opened (test hook) */
+    int pidfd_first;            /* the last yields measured were slow: a
+                                   child still exiting at EOF gets a pidfd
+                                   without yielding first */
+    unsigned probe_left;        /* pidfd_first: late children until the
+                                   next one yields again (a probe) */
 } haz__posix_spawner;
 
 /* One wait's output: where its events go. */
@@ -190,6 +211,11 @@ int haz__posix_spawner_closes_fds(void);
  * exits (0 where pidfd_open is missing or refused), or -1 when sp is not
  * the posix spawner. */
 long haz__posix_spawner_pidfds(const haz_spawner *sp);
+
+/* haz__posix_spawner_pidfd_first: 1 when the next child found still
+ * exiting at EOF gets a pidfd at once (the last yields measured were
+ * slow), 0 when it yields first, -1 when sp is not the posix spawner. */
+int haz__posix_spawner_pidfd_first(const haz_spawner *sp);
 
 /* haz__posix_child_pid: the process id (= process group id) of a child
  * that has not retired, else -1. */

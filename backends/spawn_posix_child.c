@@ -1,8 +1,8 @@
 /*
  * backends/spawn_posix_child.c: one child's life in the posix spawner's
  * wait loop (declared in backends/spawn_posix.h): collecting its exit with
- * waitpid(pid, WNOHANG) on its own schedule (woken by a pidfd where there
- * is one), reading its pipes into the wait's buffer, and the drain after
+ * waitpid(pid, WNOHANG) on its own schedule (after EOF: a yield or a
+ * pidfd, whichever has been cheaper lately), reading its pipes into the wait's buffer, and the drain after
  * its exit.  The bounds are the HAZ_POSIX_* constants of the header;
  * docs/spawner-posix.md section 4 explains them.
  *
@@ -14,7 +14,6 @@
 #include "exit_status.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -94,32 +93,87 @@ static int watch_exit(posix_spawner *ps, pchild *c)
     return 1;
 }
 
+static pid_t wait_nohang(const pchild *c, int *st)
+{
+    pid_t r;
+
+    do
+        r = haz__sys_waitpid(c->pid, st, WNOHANG);
+    while (r == -1 && errno == EINTR);
+    return r;
+}
+
+/* The child's pipes are at EOF and waitpid says it runs: yield and look
+ * again, at most c->spins times.  With `adapt` (a pidfd can be had), a
+ * slow yield (another process got the processor) ends the yielding and
+ * makes the spawner give the next late children a pidfd at once; yields
+ * that all came back quickly make it yield first.  Returns the last
+ * waitpid's result. */
+static pid_t yield_wait(posix_spawner *ps, pchild *c, int *st, int adapt)
+{
+    pid_t r = 0;
+
+    while (r == 0 && c->spins > 0) {
+        int slow;
+
+        c->spins--;
+        slow = haz__sys_sched_yield(ps->clock) == 1;
+        r = wait_nohang(c, st);
+        if (slow && adapt) {
+            ps->pidfd_first = 1;
+            ps->probe_left = HAZ_POSIX_PROBE_EVERY;
+            return r;
+        }
+    }
+    if (adapt)
+        ps->pidfd_first = 0;
+    return r;
+}
+
+/* A child found exiting at EOF that can have a pidfd: does it yield
+ * first?  In the pidfd_first mode only every HAZ_POSIX_PROBE_EVERY-th
+ * one does (a probe of what a yield costs now). */
+static int yields_first(posix_spawner *ps)
+{
+    if (!ps->pidfd_first)
+        return 1;
+    if (ps->probe_left > 1) {
+        ps->probe_left--;
+        return 0;
+    }
+    ps->probe_left = HAZ_POSIX_PROBE_EVERY;
+    return 1;
+}
+
 int haz__pchild_reap(posix_spawner *ps, pchild *c, uint64_t now)
 {
     int st = 0;
     pid_t r;
 
-    do
-        r = haz__sys_waitpid(c->pid, &st, WNOHANG);
-    while (r == -1 && errno == EINTR);
+    r = wait_nohang(c, &st);
     /* Both pipes hit EOF: the child is normally exiting, but its pipes
-     * close before it becomes a zombie.  Where a pidfd can be had, select()
-     * wakes the loop when the child exits; the poll that remains is a
-     * safety net.  Else give it the processor a few times rather than
-     * sleep a backoff step, so that short tasks are not held back (one
-     * yield is nearly always enough). */
+     * close a moment before it becomes a zombie.  Two ways to wait for
+     * that without blocking in waitpid (P13b): give it the processor
+     * (sched_yield, then look again), which on an idle processor costs
+     * next to nothing and is nearly always enough once; or a pidfd in the
+     * select set, which wakes the loop when the child exits but costs a
+     * sleep and a wake-up.  A yield that is slow (the processor went to
+     * another process: a busy machine) is worse than the pidfd, so the
+     * spawner yields first while its yields are quick and goes to the
+     * pidfd at once while they are slow, trying a yield again now and
+     * then (docs/spawner-posix.md section 4).  Once a pidfd is watched
+     * the poll that remains is a safety net. */
+    if (r == 0 && !haz__pchild_open(c) && c->pidfd < 0 && !ps->pidfd_off &&
+        !c->no_pidfd && c->spins == HAZ_POSIX_EOF_SPINS && yields_first(ps))
+        r = yield_wait(ps, c, &st, 1);
     if (r == 0 && !haz__pchild_open(c) && watch_exit(ps, c)) {
         c->spins = 0;
         c->poll_at = later(now, HAZ_POSIX_STEP_MAX_NS);
         return HAZ_OK;
     }
-    while (r == 0 && c->spins > 0 && !haz__pchild_open(c)) {
-        c->spins--;
-        (void)sched_yield();
-        do
-            r = haz__sys_waitpid(c->pid, &st, WNOHANG);
-        while (r == -1 && errno == EINTR);
-    }
+    /* No pidfd: yield (what is left of) the spins, then back off. */
+    if (r == 0 && !haz__pchild_open(c))
+        r = yield_wait(ps, c, &st, 0);
     if (r == 0) {
         if (haz__pchild_open(c)) {
             c->poll_at = later(now, HAZ_POSIX_OPEN_POLL_NS);

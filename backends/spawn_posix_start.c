@@ -65,8 +65,11 @@
 #define USE_CLOSEFROM 1
 #endif
 
-/* Where a start failed. */
-enum stage { ST_SETUP, ST_PIPE, ST_FORK, ST_CHILD, ST_CHDIR, ST_EXEC };
+/* Where a start failed.  ST_REPORT: the fork path's exec report could not
+ * be read, so whether the program started is unknown (the child was
+ * killed). */
+enum stage { ST_SETUP, ST_PIPE, ST_FORK, ST_CHILD, ST_CHDIR, ST_EXEC,
+             ST_REPORT };
 
 #define FALLBACK (-1)   /* posix_spawn cannot do it: use fork+exec */
 
@@ -263,7 +266,11 @@ int haz__posix_spawner_closes_fds(void)
  * fork + exec.  Between fork and exec the child makes only
  * async-signal-safe calls; a failure is written to the error pipe as
  * {stage, errno} and the child exits 127.  EOF on the pipe means exec
- * happened.
+ * happened.  When the pipe cannot be read, the child may be anywhere,
+ * already running the program: it is killed with its group (ST_REPORT),
+ * never waited for while it runs, and never started a second time; the
+ * task gets a spawn error as for any failed start (reliability-tests.md
+ * R3).
  * ---------------------------------------------------------------------- */
 
 typedef struct child_report {
@@ -362,13 +369,21 @@ static int start_fork(const start_req *rq, pid_t *pid, int *stage)
         *pid = p;
         return 0;
     }
+    if (r == -1) {
+        /* Make sure the group exists (EACCES: the child made it and
+         * exec'd), then kill it, so that no process of the program
+         * outlives a start reported as failed. */
+        (void)setpgid(p, p);
+        (void)haz__sys_kill(-p, SIGKILL);
+        (void)haz__sys_kill(p, SIGKILL);
+    }
     while (haz__sys_waitpid(p, &st, 0) == -1 && errno == EINTR)
         ;
     if (r == (ssize_t)sizeof rep) {
         *stage = rep.stage;
         return rep.err != 0 ? rep.err : EIO;
     }
-    *stage = ST_EXEC;
+    *stage = r == -1 ? ST_REPORT : ST_EXEC;
     return r == -1 ? e : EIO;
 }
 
@@ -397,6 +412,10 @@ static int report(haz_ctx *ctx, const start_req *rq, int stage, int e)
         return haz__error_os(ctx, HAZ_ESPAWN, e,
                              "%s: cannot enter working directory '%s'",
                              rq->task, rq->cwd);
+    case ST_REPORT:
+        return haz__error_os(ctx, HAZ_ESPAWN, e,
+                             "%s: cannot read the start report of '%s' "
+                             "(the child was killed)", rq->task, rq->prog);
     case ST_EXEC:
         if (e == ENOENT && stat(rq->path, &st) == 0)
             return haz__posix_fail(
@@ -499,10 +518,12 @@ int haz__posix_start(haz_ctx *ctx, const haz_spawn_plan *plan, pid_t *pid,
     }
 #endif
     r = start_one(&rq, pid, &stage);
-    if (r != 0 && *via == HAZ_POSIX_VIA_DIRECT) {
+    if (r != 0 && *via == HAZ_POSIX_VIA_DIRECT && stage != ST_REPORT) {
         /* No child ran (posix_spawn reports exec failures; the fork path's
          * child is reaped and wrote nothing to the output pipes): let the
-         * shell run the script, with its own messages and exit codes. */
+         * shell run the script, with its own messages and exit codes.  Not
+         * after a lost exec report (ST_REPORT): the program may have run
+         * in part, and must not run twice. */
         rq.argv = sh_argv;
         rq.prog = rq.path = "/bin/sh";
         rq.envp = plan->envp != NULL ? (char *const *)plan->envp : no_env;

@@ -2,8 +2,9 @@
  * backends/spawn_posix_sys.c: the system-call seam of the posix spawner
  * (style.md item 9, after SQLite's aSyscall[] in os_unix.c).  Every call the
  * spawner makes to pipe, fcntl, posix_spawn, fork, execve, waitpid, select,
- * kill, read and pidfd_open goes through the table below, so a test can replace one
- * entry (fail the Nth call, inject EINTR, lose a status) and restore it.
+ * kill, read, pidfd_open and sched_yield goes through the table below, so a
+ * test can replace one entry (fail the Nth call, inject EINTR, lose a
+ * status, make a yield slow) and restore it.
  *
  * In order: the default functions; the table; the setter and getter; the
  * typed call wrappers the spawner uses; the test switch that forces the
@@ -15,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -48,6 +50,7 @@ typedef int (*select_fn)(int, fd_set *, fd_set *, fd_set *,
 typedef int (*kill_fn)(pid_t, int);
 typedef ssize_t (*read_fn)(int, void *, size_t);
 typedef int (*pidfd_open_fn)(pid_t, unsigned);
+typedef int (*sched_yield_fn)(haz_clock *);
 #ifdef HAZ_POSIX_HAVE_SPAWN
 typedef int (*spawn_fn)(pid_t *, const char *,
                         const posix_spawn_file_actions_t *,
@@ -81,10 +84,23 @@ static int default_pidfd_open(pid_t pid, unsigned flags)
 #endif
 }
 
+/* sched_yield(), timed by the spawner's clock: whether the processor went
+ * to another process for a while is what the wait after EOF adapts to
+ * (backends/spawn_posix_child.c). */
+static int default_sched_yield(haz_clock *clock)
+{
+    uint64_t t0 = haz_clock_now_ns(clock);
+
+    if (sched_yield() != 0)
+        return -1;
+    return haz_clock_now_ns(clock) - t0 >= HAZ_POSIX_YIELD_SLOW_NS;
+}
+
 #define FN(f) ((haz__posix_syscall_fn)(f))
 
 enum { SYS_PIPE, SYS_FCNTL, SYS_SPAWN, SYS_FORK, SYS_EXECVE, SYS_WAITPID,
-       SYS_SELECT, SYS_KILL, SYS_READ, SYS_PIDFD_OPEN, SYS_COUNT };
+       SYS_SELECT, SYS_KILL, SYS_READ, SYS_PIDFD_OPEN, SYS_SCHED_YIELD,
+       SYS_COUNT };
 
 static struct {
     const char *name;
@@ -104,7 +120,8 @@ static struct {
     {"select", FN(select), FN(select)},
     {"kill", FN(kill), FN(kill)},
     {"read", FN(read), FN(read)},
-    {"pidfd_open", FN(default_pidfd_open), FN(default_pidfd_open)}
+    {"pidfd_open", FN(default_pidfd_open), FN(default_pidfd_open)},
+    {"sched_yield", FN(default_sched_yield), FN(default_sched_yield)}
 };
 
 static int find(const char *name)
@@ -182,6 +199,11 @@ ssize_t haz__sys_read(int fd, void *buf, size_t n)
 int haz__sys_pidfd_open(pid_t pid, unsigned flags)
 {
     return ((pidfd_open_fn)syscalls[SYS_PIDFD_OPEN].current)(pid, flags);
+}
+
+int haz__sys_sched_yield(haz_clock *clock)
+{
+    return ((sched_yield_fn)syscalls[SYS_SCHED_YIELD].current)(clock);
 }
 
 #ifdef HAZ_POSIX_HAVE_SPAWN

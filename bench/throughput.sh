@@ -22,7 +22,8 @@
 # hazrun/ninja and hazrun/make (above 1.0: hazrun is faster).  Every tool
 # runs exactly N commands (see bench/gen_graph.c).  With BENCH_REPS > 1
 # each row is run that many times, the tools interleaved, and the best
-# time of each tool is kept.
+# time of each tool is kept.  The load average (/proc/loadavg, where there
+# is one) is printed before the first row and after the last.
 #
 # What runs is chosen by the environment (defaults in brackets):
 #     BENCH_SHAPES   [flat chain tree random]
@@ -130,6 +131,13 @@ echo "hazrun: $("$hazrun" --version 2>&1 | head -n 1)"
 [ "$have_make" = 0 ] || echo "make: $(make --version 2>&1 | head -n 1)"
 echo "sh: $(readlink -f /bin/sh 2>/dev/null || echo /bin/sh)"
 echo "reps: $reps (best time kept)"
+# The load matters as much as the tools on a shared machine: it is shown
+# at the start and the end of the table.
+load_avg() {
+    sed -n '1s/^\([^ ]*\) \([^ ]*\) \([^ ]*\).*/\1, \2, \3/p' \
+        /proc/loadavg 2>/dev/null || :
+}
+echo "load average at the start: $(load_avg)"
 echo
 
 # --- one measurement -------------------------------------------------------------
@@ -261,4 +269,5 @@ for n in $sizes; do
         done
     done
 done
+echo "load average at the end: $(load_avg)"
 exit "$failed"

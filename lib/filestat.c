@@ -157,6 +157,7 @@ struct haz__filestat {
     haz_ctx *ctx;
     const haz_hash_methods *h;
     char *dir;                  /* the cache directory */
+    const char *name;           /* the record's file name in dir */
     char *tmp;                  /* the session's temporary file, or NULL */
     int64_t epoch;              /* session start, or NO_EPOCH */
     fs_entry *v;
@@ -435,9 +436,13 @@ static int new_temp(haz__filestat *fs, int set_epoch)
     return HAZ_OK;
 }
 
+static void drop_temp(haz__filestat *fs);
+
+/* writable: 0 read-only, 1 keep the session's temporary until the save,
+ * 2 remove it at once (the save makes a new one). */
 static int record_open(haz_ctx *ctx, const char *cache_dir,
-                       const haz_hash_methods *h, int writable,
-                       haz__filestat **out)
+                       const char *name, const haz_hash_methods *h,
+                       int writable, haz__filestat **out)
 {
     haz__filestat *fs;
     char *path = NULL, *data = NULL;
@@ -456,10 +461,11 @@ static int record_open(haz_ctx *ctx, const char *cache_dir,
         return HAZ_ENOMEM;
     fs->ctx = ctx;
     fs->h = h;
+    fs->name = name;
     fs->epoch = NO_EPOCH;
     haz__strmap_init(&fs->map, ctx);
     fs->dir = haz__strdup(ctx, cache_dir);
-    if (fs->dir == NULL || join(ctx, cache_dir, HAZ__FILESTAT_NAME, &path)) {
+    if (fs->dir == NULL || join(ctx, cache_dir, name, &path)) {
         haz__filestat_close(fs);
         return HAZ_ENOMEM;
     }
@@ -477,6 +483,8 @@ static int record_open(haz_ctx *ctx, const char *cache_dir,
         haz__filestat_close(fs);
         return HAZ_ENOMEM;
     }
+    if (writable == 2)
+        drop_temp(fs);
     haz__error_clear(ctx);
     *out = fs;
     return HAZ_OK;
@@ -485,14 +493,21 @@ static int record_open(haz_ctx *ctx, const char *cache_dir,
 int haz__filestat_open(haz_ctx *ctx, const char *cache_dir,
                        const haz_hash_methods *h, haz__filestat **out)
 {
-    return record_open(ctx, cache_dir, h, 1, out);
+    return record_open(ctx, cache_dir, HAZ__FILESTAT_NAME, h, 1, out);
+}
+
+int haz__filestat_open_outputs(haz_ctx *ctx, const char *cache_dir,
+                               const haz_hash_methods *h,
+                               haz__filestat **out)
+{
+    return record_open(ctx, cache_dir, HAZ__FILESTAT_OUTPUTS_NAME, h, 2, out);
 }
 
 int haz__filestat_open_readonly(haz_ctx *ctx, const char *cache_dir,
                                 const haz_hash_methods *h,
                                 haz__filestat **out)
 {
-    return record_open(ctx, cache_dir, h, 0, out);
+    return record_open(ctx, cache_dir, HAZ__FILESTAT_NAME, h, 0, out);
 }
 
 int haz__filestat_hash(haz__filestat *fs, haz_ctx *ctx,
@@ -560,6 +575,80 @@ int haz__filestat_hash_stat(haz__filestat *fs, haz_ctx *ctx,
     e->dead = 0;
     fs->dirty = 1;
     return HAZ_OK;
+}
+
+/* The record's hash, by identity or by name (a manifest names its hash). */
+static int same_hash(const haz__filestat *fs, const haz_hash_methods *h)
+{
+    return h != NULL && (fs->h == h || (h->digest_len == fs->h->digest_len &&
+                                        h->name != NULL &&
+                                        strcmp(h->name, fs->h->name) == 0));
+}
+
+int haz__filestat_known(haz__filestat *fs, const haz_hash_methods *h,
+                        const char *path, const struct stat *now,
+                        unsigned char *digest)
+{
+    fs_entry *e;
+    haz__fileid cur;
+
+    if (fs == NULL || !same_hash(fs, h) || path == NULL || now == NULL ||
+        !S_ISREG(now->st_mode))
+        return 0;
+    e = entry_find(fs, path);
+    if (e == NULL || e->dead)
+        return 0;
+    haz__fileid_of(now, &cur);
+    if (!haz__filestat_trusted(&e->id, e->epoch, &cur))
+        return 0;
+    memcpy(digest, e->hash, h->digest_len);
+    return 1;
+}
+
+int haz__filestat_note(haz__filestat *fs, const haz_hash_methods *h,
+                       const char *path, const struct stat *before,
+                       const unsigned char *digest)
+{
+    fs_entry *e;
+    haz__fileid id;
+
+    if (fs == NULL || !same_hash(fs, h) || path == NULL || before == NULL ||
+        digest == NULL || fs->epoch == NO_EPOCH || !S_ISREG(before->st_mode))
+        return HAZ_OK;
+    e = entry_find(fs, path);
+    if (!path_recordable(path, strlen(path))) {
+        if (e != NULL && !e->dead) {
+            e->dead = 1;
+            fs->dirty = 1;
+        }
+        return HAZ_OK;
+    }
+    haz__fileid_of(before, &id);
+    if (e != NULL && !e->dead && e->epoch == fs->epoch &&
+        haz__fileid_equal(&e->id, &id) &&
+        memcmp(e->hash, digest, h->digest_len) == 0)
+        return HAZ_OK;          /* noted already in this session */
+    if (e == NULL && (e = entry_add(fs, path, strlen(path))) == NULL)
+        return HAZ_ENOMEM;
+    e->id = id;
+    e->epoch = fs->epoch;
+    memcpy(e->hash, digest, h->digest_len);
+    e->dead = 0;
+    fs->dirty = 1;
+    return HAZ_OK;
+}
+
+void haz__filestat_forget(haz__filestat *fs, const char *path)
+{
+    fs_entry *e;
+
+    if (fs == NULL || path == NULL || fs->epoch == NO_EPOCH)
+        return;
+    e = entry_find(fs, path);
+    if (e != NULL && !e->dead) {
+        e->dead = 1;
+        fs->dirty = 1;
+    }
 }
 
 static int cmp_entry_ptr(const void *a, const void *b)
@@ -648,7 +737,7 @@ int haz__filestat_save(haz__filestat *fs)
     haz__buf_init(&b, fs->ctx);
     rc = format_record(fs, &b);
     if (rc == HAZ_OK)
-        rc = join(fs->ctx, fs->dir, HAZ__FILESTAT_NAME, &final);
+        rc = join(fs->ctx, fs->dir, fs->name, &final);
     if (rc != HAZ_OK) {
         haz__buf_free(&b);
         return rc;

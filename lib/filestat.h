@@ -14,6 +14,10 @@
  * The record is loaded once per run, updated in memory, and saved
  * atomically (temporary file, fsync, rename).  A record that fails the
  * strict parse is ignored as a whole, never trusted in part.
+ *
+ * The filesystem cache store keeps a second record of the same kind, of
+ * the outputs it found in place (haz__filestat_open_outputs,
+ * haz__filestat_known, haz__filestat_note, haz__filestat_forget).
  */
 #ifndef HAZ_FILESTAT_H
 #define HAZ_FILESTAT_H
@@ -35,6 +39,10 @@ typedef struct haz__fileid {
  * of its temporaries ("filestat.tmp-..."). */
 #define HAZ__FILESTAT_NAME "filestat"
 #define HAZ__FILESTAT_TMP_PREFIX "filestat.tmp-"
+
+/* The record of outputs found in place by restores of the filesystem
+ * cache store (same format and rules; its temporaries share the prefix). */
+#define HAZ__FILESTAT_OUTPUTS_NAME "filestat-outputs"
 
 /* Files are read in chunks of this size. */
 #define HAZ__HASH_CHUNK 65536
@@ -81,6 +89,21 @@ int haz__filestat_open(haz_ctx *ctx, const char *cache_dir,
                        const haz_hash_methods *h, haz__filestat **out);
 
 /*
+ * haz__filestat_open_outputs: as haz__filestat_open, for the record
+ * cache_dir/filestat-outputs (HAZ__FILESTAT_OUTPUTS_NAME) that the
+ * filesystem cache store keeps of the outputs it found already in place.
+ * It is a record of its own so that its saves and the run's saves of the
+ * input record never overwrite each other.  The session's temporary file
+ * only dates the session: it is removed at once (a store may stay open
+ * long), and haz__filestat_save makes a new one.
+ * Returns 0 or one of: HAZ_EINVAL (NULL argument, relative path),
+ * HAZ_ENOMEM.
+ */
+int haz__filestat_open_outputs(haz_ctx *ctx, const char *cache_dir,
+                               const haz_hash_methods *h,
+                               haz__filestat **out);
+
+/*
  * haz__filestat_open_readonly: as haz__filestat_open, but the record is
  * only read: no temporary is made, no new hash is recorded, and it cannot
  * be saved (a dry run, haz_run_probe).
@@ -113,7 +136,46 @@ int haz__filestat_hash_stat(haz__filestat *fs, haz_ctx *ctx,
                             unsigned char *digest, haz__fileid *id);
 
 /*
- * haz__filestat_save: write the record to cache_dir/filestat atomically
+ * haz__filestat_known: 1 when the record holds a trusted entry (the trust
+ * rule of haz__filestat_trusted) under the workspace path `path` for a
+ * regular file whose status is *now (taken by the caller with stat(2) or
+ * lstat(2) just before), and then copies its content hash to `digest`;
+ * else 0, and `digest` is untouched.  The file is never read.  A NULL
+ * `fs`, another hash `h` than the record's, or a NULL argument gives 0.
+ * The filesystem cache store uses it to trust an output already in place
+ * (a restore that finds it holding the recorded bytes) at the cost of the
+ * one lstat it takes anyway.
+ */
+int haz__filestat_known(haz__filestat *fs, const haz_hash_methods *h,
+                        const char *path, const struct stat *now,
+                        unsigned char *digest);
+
+/*
+ * haz__filestat_note: record that the regular file known under the
+ * workspace path `path`, whose status was *before when its bytes were
+ * read, has the content hash `digest` under `h`.  The caller has read
+ * and hashed the file itself, and checked that its identity was the same
+ * after reading (a file that changed while being read must not be
+ * noted).  The entry takes the session's epoch, so the trust rule applies
+ * to it as to any other: a file written in the session's second or later
+ * is racy and will be read again by a later session.  Nothing is recorded
+ * by a read-only record, for another hash, for a path the record cannot
+ * hold (that drops its entry), or when `fs` is NULL.  The caller keeps
+ * every argument.
+ * Returns 0 or HAZ_ENOMEM.
+ */
+int haz__filestat_note(haz__filestat *fs, const haz_hash_methods *h,
+                       const char *path, const struct stat *before,
+                       const unsigned char *digest);
+
+/* haz__filestat_forget: drop the entry of workspace path `path`, if any
+ * (the file there is being replaced).  NULL `fs` or `path`, or a
+ * read-only record: nothing. */
+void haz__filestat_forget(haz__filestat *fs, const char *path);
+
+/*
+ * haz__filestat_save: write the record to its file in cache_dir
+ * (filestat, or filestat-outputs) atomically
  * (the session's temporary file, fsync, rename, fsync of the directory).
  * A record that did not change since it was loaded (or last saved) is not
  * written again: the session's temporary is removed and that is success.

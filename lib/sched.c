@@ -107,16 +107,15 @@ enum tstate {
     T_DONE           /* has its outcome */
 };
 
-/* The per-task state the loop touches for every task, kept small (64
+/* The per-task state the loop touches for every task, kept small (48
  * bytes on LP64) so that the table stays dense in the caches at 100,000
- * tasks; what only timers, mutexes, tags, the cache and the runtime
- * invariants need is in scold, a parallel array. */
+ * tasks; the pending-predecessor counts are in sched.pend, and what only
+ * timers, mutexes, tags, the cache and the runtime invariants need is in
+ * scold, a parallel array. */
 typedef struct stask {
     const haz__gtask *gt;    /* the frozen task */
     const haz_task_info *info; /* &gt->info */
     size_t pos;              /* index in the result */
-    size_t pend_hard;        /* hard predecessors not yet succeeded */
-    size_t pend_soft;        /* soft predecessors in the run not terminal */
     haz_child child;
     void *hs_out;            /* stream hash states while running (stderr's
                                 follows stdout's), from the running slots'
@@ -134,6 +133,9 @@ typedef struct stask {
     unsigned woke_lk : 1;    /* taken from its lock's wait queue */
     unsigned woke_tag : 1;   /* taken from the wait queue of its wtag */
 } stask;
+
+/* sched.pend[i] of a task that is no longer waiting (see sched.pend). */
+#define PEND_GONE UINT32_MAX
 
 /* The rest of a task's state (see stask). */
 typedef struct scold {
@@ -186,6 +188,13 @@ typedef struct sched {
     size_t n;                /* tasks in the graph */
     stask *t;                /* n entries */
     scold *c;                /* n entries */
+    /* per task while it waits (T_WAITING): its hard predecessors not yet
+     * succeeded plus its soft predecessors in the run not yet terminal;
+     * PEND_GONE once it left T_WAITING (or is not in the run).  Kept apart
+     * from `t`, 4 bytes a task, because a completion updates the entries
+     * of its successors, at indices spread over the whole graph: this
+     * array stays in the caches at 100,000 tasks, the task table not. */
+    uint32_t *pend;
     size_t n_run;            /* tasks in the run */
     /* the ready set of graph indices (canonical order = index order): a
      * bitmap, a summary bit per word of it, and a lower bound on the
@@ -258,6 +267,12 @@ typedef struct sched {
     unsigned char empty_digest[HAZ_HASH_MAX_DIGEST]; /* of no byte */
     haz_spawn_event *ev;
     size_t ev_cap;
+    /* spawn_task's buffers, kept from one spawn to the next */
+    haz_buf sp_env;          /* the environment strings */
+    haz_buf sp_cwd;          /* the working directory */
+    size_t *sp_offs;         /* offsets of the strings in sp_env */
+    const char **sp_envp;    /* the environment given to the spawner */
+    size_t sp_cap;           /* entries of sp_offs and sp_envp */
     /* the cache (EXEC-007, design 2.15/2.16) */
     haz_cache_store *store;  /* NULL: every lookup misses, nothing stored */
     haz__filestat *fsrec;    /* input-hash record, may be NULL */
@@ -354,6 +369,7 @@ static void heap_insert(sched *s, size_t i)
         s->n_heap++;
     }
     s->t[i].state = T_READY;
+    s->pend[i] = PEND_GONE;
 }
 
 /* A task becomes ready: the next admission round must look at it. */
@@ -383,11 +399,11 @@ static size_t heap_pop(sched *s)
     }
 }
 
-static void make_ready_if_free(sched *s, size_t i)
+/* Waiting task i has one pending predecessor less; with none left it
+ * becomes ready. */
+static void pend_done(sched *s, size_t i)
 {
-    stask *t = &s->t[i];
-
-    if (t->state == T_WAITING && t->pend_hard == 0 && t->pend_soft == 0)
+    if (--s->pend[i] == 0)
         heap_push(s, i);
 }
 
@@ -775,12 +791,20 @@ static const haz_task_id *id_of(sched *s, size_t i)
             (s)->obs.methods->slot((s)->obs.ud, __VA_ARGS__);               \
     } while (0)
 
-/* The task has its outcome. */
+/* The task has its outcome.  Its identity is copied into the outcome
+ * here rather than at setup: no one reads an outcome before it is settled
+ * (observers get it afterwards, the cache reads those of predecessors
+ * that succeeded), and the outcome's lines are then in the caches
+ * anyway, where a pass at setup would touch all of them once more. */
 static void settle(sched *s, size_t i)
 {
+    haz_task_outcome *o = outcome_of(s, i);
+
     s->t[i].state = T_DONE;
+    s->pend[i] = PEND_GONE;
     s->n_done++;
-    outcome_of(s, i)->end_ns = now_ns(s);
+    o->task = s->res->ids[s->t[i].pos];
+    o->end_ns = now_ns(s);
 }
 
 /* Release the soft successors of a decided task (design 2.1: any terminal
@@ -793,10 +817,8 @@ static void release_soft(sched *s, size_t i)
     for (k = 0; k < t->info->n_weak_dependents; k++) {
         size_t d = t->info->weak_dependents[k];
 
-        if (s->t[d].state == T_WAITING) {
-            s->t[d].pend_soft--;
-            make_ready_if_free(s, d);
-        }
+        if (s->pend[d] != PEND_GONE)    /* T_WAITING */
+            pend_done(s, d);
     }
 }
 
@@ -820,7 +842,7 @@ static void cascade(sched *s, size_t root, haz_outcome_kind kind, int cause,
         for (k = 0; k < t->info->n_dependents; k++) {
             size_t d = t->info->dependents[k];
 
-            if (s->mark[d] || s->t[d].state != T_WAITING)
+            if (s->mark[d] || s->pend[d] == PEND_GONE) /* !T_WAITING */
                 continue;
             s->mark[d] = 1;
             s->scratch[tail++] = d;
@@ -907,8 +929,9 @@ static const char *host_value(const sched *s, const char *name)
  * Build the child's environment (design 2.14, CACHE-008): empty, then the
  * allow-listed host variables that are set, then the overrides, which win.
  * Both lists are sorted by name, so a merge yields a sorted environment.
- * The strings live in `b`; *envp receives a NULL-terminated array and
- * *path the PATH value, or NULL.  Returns 0 or HAZ_ENOMEM.
+ * The strings live in `b` (emptied first); *envp receives a
+ * NULL-terminated array (s->sp_envp) and *path the PATH value, or NULL.
+ * Returns 0 or HAZ_ENOMEM.
  */
 static int build_env(sched *s, const stask *t, haz_buf *b, const char ***envp,
                      const char **path)
@@ -918,9 +941,23 @@ static int build_env(sched *s, const stask *t, haz_buf *b, const char ***envp,
     size_t *offs;
     const char **env;
 
-    offs = haz__reallocarray(s->ctx, NULL, nh + no + 1, sizeof(*offs));
-    if (offs == NULL)
-        return HAZ_ENOMEM;
+    b->len = 0;
+    if (nh + no + 1 > s->sp_cap) {
+        size_t cap = nh + no + 1;
+
+        offs = haz__reallocarray(s->ctx, s->sp_offs, cap, sizeof(*offs));
+        if (offs == NULL)
+            return HAZ_ENOMEM;
+        s->sp_offs = offs;
+        env = haz__reallocarray(s->ctx, (void *)s->sp_envp, cap,
+                                sizeof(*env));
+        if (env == NULL)
+            return HAZ_ENOMEM;
+        s->sp_envp = env;
+        s->sp_cap = cap;
+    }
+    offs = s->sp_offs;
+    env = s->sp_envp;
     while (a < nh || o < no) {
         const char *name, *value;
         int c;
@@ -945,15 +982,8 @@ static int build_env(sched *s, const stask *t, haz_buf *b, const char ***envp,
         }
         offs[n++] = b->len;
         if (haz__buf_printf(b, "%s=%s", name, value) != 0 ||
-            haz__buf_append(b, "", 1) != 0) {
-            haz__free(s->ctx, offs);
+            haz__buf_append(b, "", 1) != 0)
             return HAZ_ENOMEM;
-        }
-    }
-    env = haz__reallocarray(s->ctx, NULL, n + 1, sizeof(*env));
-    if (env == NULL) {
-        haz__free(s->ctx, offs);
-        return HAZ_ENOMEM;
     }
     *path = NULL;
     for (a = 0; a < n; a++) {
@@ -962,16 +992,17 @@ static int build_env(sched *s, const stask *t, haz_buf *b, const char ***envp,
             *path = env[a] + 5;
     }
     env[n] = NULL;
-    haz__free(s->ctx, offs);
     *envp = env;
     return HAZ_OK;
 }
 
-/* The working directory: the project's root under the workspace root. */
+/* The working directory: the project's root under the workspace root,
+ * into `b` (emptied first). */
 static int build_cwd(sched *s, const stask *t, haz_buf *b)
 {
     const char *pr = t->info->project_root;
 
+    b->len = 0;
     if (pr == NULL || strcmp(pr, ".") == 0)
         return haz__buf_puts(b, s->root);
     return haz__buf_printf(b, "%s/%s", strcmp(s->root, "/") == 0 ? ""
@@ -989,12 +1020,9 @@ static void spawn_task(sched *s, size_t i)
 {
     stask *t = &s->t[i];
     haz_spawn_plan plan;
-    haz_buf envbuf, cwd;
     const char **envp = NULL;
     int rc;
 
-    haz__buf_init(&envbuf, s->ctx);
-    haz__buf_init(&cwd, s->ctx);
     memset(&plan, 0, sizeof(plan));
     plan.task_index = i;
     plan.task_id = t->info->id;
@@ -1002,11 +1030,11 @@ static void spawn_task(sched *s, size_t i)
     plan.script = t->info->script;
     plan.argv = t->info->argv;
     plan.argc = t->info->argc;
-    rc = build_cwd(s, t, &cwd);
+    rc = build_cwd(s, t, &s->sp_cwd);
     if (rc == 0)
-        rc = build_env(s, t, &envbuf, &envp, &plan.path);
+        rc = build_env(s, t, &s->sp_env, &envp, &plan.path);
     if (rc == 0) {
-        plan.cwd = cwd.data;
+        plan.cwd = s->sp_cwd.data;
         plan.envp = envp;
         haz__error_clear(s->ctx);
         rc = s->cfg->spawner->methods->spawn(s->cfg->spawner, &plan,
@@ -1014,9 +1042,6 @@ static void spawn_task(sched *s, size_t i)
     } else {
         rc = HAZ_ENOMEM;
     }
-    haz__free(s->ctx, (void *)envp);
-    haz__buf_free(&envbuf);
-    haz__buf_free(&cwd);
     if (rc == HAZ_OK) {
         t->state = T_RUNNING;
         s->running[s->n_running++] = i;
@@ -1757,10 +1782,8 @@ static void complete(sched *s, size_t i)
     for (k = 0; k < t->info->n_dependents; k++) {
         size_t d = t->info->dependents[k];
 
-        if (s->t[d].state == T_WAITING) {
-            s->t[d].pend_hard--;
-            make_ready_if_free(s, d);
-        }
+        if (s->pend[d] != PEND_GONE)    /* T_WAITING */
+            pend_done(s, d);
     }
     release_soft(s, i);
 }
@@ -2194,28 +2217,36 @@ static int setup(sched *s)
     int rc, any_inputs = 0;
     const haz__gtask *gts = haz__graph_tasks(s->g, &s->n);
 
+    if (s->n >= PEND_GONE || s->n > SIZE_MAX / 6)
+        return HAZ_ENOMEM;      /* sched.pend counts in 32 bits */
     if (s->n > 0) {
         size_t words = (s->n + 63) / 64;
 
-        s->t = haz__calloc(s->ctx, s->n, sizeof(*s->t));
+        /* The task table is initialised entry by entry below, and the six
+         * index arrays (one allocation) are written before being read:
+         * neither is cleared first, which at 100,000 tasks would be one
+         * more pass over 11 MiB.  The cold array is zeroed by calloc,
+         * which gets fresh zero pages for a large block and leaves what
+         * the run never touches untouched. */
+        s->t = haz__reallocarray(s->ctx, NULL, s->n, sizeof(*s->t));
+        s->pend = haz__reallocarray(s->ctx, NULL, s->n, sizeof(*s->pend));
         s->c = haz__calloc(s->ctx, s->n, sizeof(*s->c));
         s->ready = haz__calloc(s->ctx, words, sizeof(*s->ready));
         s->ready_sum = haz__calloc(s->ctx, (words + 63) / 64,
                                    sizeof(*s->ready_sum));
-        s->parked = haz__calloc(s->ctx, s->n, sizeof(*s->parked));
-        s->running = haz__calloc(s->ctx, s->n, sizeof(*s->running));
-        s->scratch = haz__calloc(s->ctx, s->n, sizeof(*s->scratch));
-        s->prev = haz__calloc(s->ctx, s->n, sizeof(*s->prev));
-        s->blocked = haz__calloc(s->ctx, s->n, sizeof(*s->blocked));
-        s->cons = haz__calloc(s->ctx, s->n, sizeof(*s->cons));
-        s->mark = haz__calloc(s->ctx, s->n, 1);
-        s->mark2 = haz__calloc(s->ctx, s->n, 1);
-        if (s->t == NULL || s->c == NULL || s->ready == NULL ||
-            s->ready_sum == NULL || s->parked == NULL ||
-            s->running == NULL || s->scratch == NULL || s->prev == NULL ||
-            s->blocked == NULL || s->cons == NULL || s->mark == NULL ||
-            s->mark2 == NULL)
+        s->parked = haz__reallocarray(s->ctx, NULL, 6 * s->n,
+                                      sizeof(*s->parked));
+        s->mark = haz__calloc(s->ctx, s->n, 2);
+        if (s->t == NULL || s->pend == NULL || s->c == NULL ||
+            s->ready == NULL || s->ready_sum == NULL || s->parked == NULL ||
+            s->mark == NULL)
             return HAZ_ENOMEM;
+        s->running = s->parked + s->n;
+        s->scratch = s->running + s->n;
+        s->prev = s->scratch + s->n;
+        s->blocked = s->prev + s->n;
+        s->cons = s->blocked + s->n;
+        s->mark2 = s->mark + s->n;
     }
     /* One pass over the tasks when every task is in the run, two with a
      * selection (the second needs to know which tasks are in it). */
@@ -2224,9 +2255,11 @@ static int setup(sched *s)
     for (i = 0; cfg->selected != NULL && i < s->n; i++) {
         stask *t = &s->t[i];
 
+        memset(t, 0, sizeof(*t));
         t->gt = &gts[i];
         t->info = &gts[i].info;
         t->state = cfg->selected[i] ? T_WAITING : T_OUT;
+        s->pend[i] = t->state == T_OUT ? PEND_GONE : 0;
         if (t->state != T_OUT)
             t->pos = s->n_run++;
     }
@@ -2242,12 +2275,12 @@ static int setup(sched *s)
 
         if (cfg->selected == NULL) {
             /* Every task is in the run: no predecessor to look up. */
+            memset(t, 0, sizeof(*t));
             t->gt = &gts[i];
             t->info = &gts[i].info;
             t->state = T_WAITING;
             t->pos = i;
-            t->pend_hard = t->info->n_deps;
-            t->pend_soft = t->info->n_weak_deps;
+            s->pend[i] = (uint32_t)(t->info->n_deps + t->info->n_weak_deps);
         } else {
             if (t->state == T_OUT)
                 continue;
@@ -2258,11 +2291,11 @@ static int setup(sched *s)
                                       "not selected for the run",
                                       t->info->id,
                                       s->t[t->info->deps[k]].info->id);
-                t->pend_hard++;
+                s->pend[i]++;
             }
             for (k = 0; k < t->info->n_weak_deps; k++)
                 if (s->t[t->info->weak_deps[k]].state != T_OUT)
-                    t->pend_soft++;
+                    s->pend[i]++;
         }
         s->timed |= timeout_of(s, t) != 0;
         any_inputs |= t->info->n_inputs != 0;
@@ -2271,8 +2304,8 @@ static int setup(sched *s)
         id->project = t->info->project;
         id->task = t->info->name;
         id->id = t->info->id;
-        s->res->outcomes[t->pos].task = *id;
-        make_ready_if_free(s, i);
+        if (s->pend[i] == 0)
+            heap_push(s, i);
     }
     /* One pair of stream hash states per task that can run at once: the
      * global cap bounds the running tasks. */
@@ -2340,17 +2373,16 @@ static void teardown(sched *s)
     haz__free(s->ctx, s->inputs);
     haz__free(s->ctx, s->glob_in);
     haz__free(s->ctx, s->t);
+    haz__free(s->ctx, s->pend);
+    haz__buf_free(&s->sp_env);
+    haz__buf_free(&s->sp_cwd);
+    haz__free(s->ctx, s->sp_offs);
+    haz__free(s->ctx, (void *)s->sp_envp);
     haz__free(s->ctx, s->c);
     haz__free(s->ctx, s->ready);
     haz__free(s->ctx, s->ready_sum);
-    haz__free(s->ctx, s->parked);
-    haz__free(s->ctx, s->running);
-    haz__free(s->ctx, s->scratch);
-    haz__free(s->ctx, s->prev);
-    haz__free(s->ctx, s->blocked);
-    haz__free(s->ctx, s->cons);
-    haz__free(s->ctx, s->mark);
-    haz__free(s->ctx, s->mark2);
+    haz__free(s->ctx, s->parked);   /* and running .. cons */
+    haz__free(s->ctx, s->mark);     /* and mark2 */
     haz__free(s->ctx, s->hs);
     haz__free(s->ctx, s->hs_free);
     haz__free(s->ctx, s->tag_cap);
@@ -2524,6 +2556,8 @@ int haz_run(haz_ctx *ctx, const haz_run_config *cfg, haz_run_result **out)
         s.obs = *cfg->observer;
     haz__strmap_init(&s.claims, ctx);
     haz__strmap_init(&s.lit_in, ctx);
+    haz__buf_init(&s.sp_env, ctx);
+    haz__buf_init(&s.sp_cwd, ctx);
     s.root = root_copy(ctx, s.opt.workspace_root);
     rc = s.root != NULL ? setup(&s) : HAZ_ENOMEM;
     if (rc == 0)

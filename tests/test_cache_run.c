@@ -13,7 +13,10 @@
  *   - haz_run_probe and haz_run_explain agree with what a run does;
  *   - reference-io.md 9.1 T1 to T4 across two projects, and the 9.4 errors
  *     (a missing literal input, a declared output not produced): never
- *     stored, dependants skipped.
+ *     stored, dependants skipped;
+ *   - an output already in place is trusted through the store's record of
+ *     outputs without being read, and one replaced, rewritten in place in
+ *     the same second (same size and mtime) or deleted is still restored.
  * Every test ends with a verify of the cache it filled (fx_free): no
  * broken entry, no temporary; most also check its number of entries.
  */
@@ -24,6 +27,12 @@
 #include "internal.h"
 #include "testutil.h"
 #include "fsutil.h"
+#include "../backends/cache_fs.h"
+#include "filestat.h"
+#include "sys.h"
+
+#include <fcntl.h>
+#include <time.h>
 
 #include <signal.h>
 #include <stdio.h>
@@ -627,6 +636,205 @@ static void test_errors_not_stored(void)
     fx_free(&f);
 }
 
+/* ------------------------------------------------------------------------
+ * Outputs already in place and the record of outputs (lib/filestat.h).
+ * ---------------------------------------------------------------------- */
+
+static const char one_graph[] =
+    "[workspace]\n"
+    "concurrency = 1\n"
+    "[task p:gen]\n"
+    "run = gen\n"
+    "inputs = src.txt\n"
+    "outputs = out/gen.txt\n";
+
+static const char one_script[] =
+    "[p:gen]\n"
+    "stdout 0.1 \"made\\n\"\n"
+    "file out/gen.txt \"generated\"\n"
+    "exit 0.5 0\n";
+
+static const char one_hit[] =
+    "started p:gen\n"
+    "stdout p:gen 5 made\\n\n"
+    "finished p:gen cache-hit succeeded none\n";
+
+/* Opens of the output through the file I/O seam. */
+static unsigned long out_opens;
+
+static int counting_open(const char *path, int flags, unsigned mode)
+{
+    const char *tail = "/out/gen.txt";
+    size_t n = strlen(path), m = strlen(tail);
+
+    if (n >= m && strcmp(path + n - m, tail) == 0)
+        out_opens++;
+    return ((int (*)(const char *, int, unsigned))
+            haz__io_syscall_default("open"))(path, flags, mode);
+}
+
+/* One run of one_graph that must be a hit restoring stdout "made\n";
+ * returns how many times it opened out/gen.txt. */
+static unsigned long run_hit(fx *f)
+{
+    haz_run_result *r;
+    char *o, *m;
+
+    out_opens = 0;
+    CU_ASSERT_EQUAL_FATAL(haz__io_syscall_set(
+        "open", (haz__io_syscall_fn)counting_open), 0);
+    r = run(f, NULL, &o, &m);
+    (void)haz__io_syscall_set("open", NULL);
+    CU_ASSERT_STRING_EQUAL(o, one_hit);
+    CU_ASSERT_PTR_NULL(strstr(m, "spawn p:gen"));
+    CU_ASSERT_EQUAL(haz_exit_code(r, 0), 0);
+    CU_ASSERT_EQUAL(haz_run_result_get(r, 0)->source, HAZ_SOURCE_CACHE_HIT);
+    haz_run_result_free(r);
+    free(o);
+    free(m);
+    return out_opens;
+}
+
+static void run_fresh(fx *f)
+{
+    haz_run_result *r;
+    char *o, *m;
+
+    r = run(f, NULL, &o, &m);
+    CU_ASSERT_STRING_EQUAL(o,
+        "started p:gen\n"
+        "stdout p:gen 5 made\\n\n"
+        "finished p:gen fresh succeeded exit=0\n");
+    CU_ASSERT_EQUAL(haz_exit_code(r, 0), 0);
+    haz_run_result_free(r);
+    free(o);
+    free(m);
+}
+
+static void expect_output(fx *f, const char *text)
+{
+    char buf[64];
+
+    CU_ASSERT_EQUAL(read_file(f, "out/gen.txt", buf, sizeof buf),
+                    (int)strlen(text));
+    CU_ASSERT_STRING_EQUAL(buf, text);
+}
+
+/* Write out/gen.txt as a new file (a new inode: the old one still exists
+ * when the new one is made) renamed over the old. */
+static void replace_output(fx *f, const char *text)
+{
+    char tmp[2048], dst[2048];
+
+    (void)snprintf(tmp, sizeof tmp, "%s/out/gen.txt.new", f->ws);
+    (void)snprintf(dst, sizeof dst, "%s/out/gen.txt", f->ws);
+    CU_ASSERT_EQUAL_FATAL(haz_test_write_file(tmp, text, strlen(text)), 0);
+    CU_ASSERT_EQUAL_FATAL(rename(tmp, dst), 0);
+}
+
+/* CACHE-023 (a hit with its output in place is still exactly the fresh
+ * run's result), C6: the record of outputs.  The store's record is opened
+ * here with its session start an hour ahead, as if the output had been
+ * written long before the run: the first hit reads the output and notes
+ * it, the next trusts it without opening it.  An output replaced by other
+ * bytes of the same size, or deleted, is restored; a restored output is
+ * not trusted (it was written in the session) until read once more. */
+static void test_outputs_in_place_trusted(void)
+{
+    fx f;
+    cfs_store *s;
+    char dir[1100];
+
+    fx_init_with(&f, one_graph, one_script);
+    run_fresh(&f);
+    s = (cfs_store *)f.store;
+    CU_ASSERT_PTR_NULL(s->rec);
+    (void)snprintf(dir, sizeof dir, "%s/.haz/cache", f.ws);
+    CU_ASSERT_EQUAL_FATAL(haz__filestat_open_outputs(f.ctx, dir,
+                                                     &haz_hash_sha256,
+                                                     &s->rec), HAZ_OK);
+    s->rec_tried = 1;
+    haz__filestat_set_epoch(s->rec, (int64_t)time(NULL) + 3600);
+
+    CU_ASSERT_EQUAL(run_hit(&f), 1);        /* read and noted */
+    CU_ASSERT_EQUAL(haz__filestat_count(s->rec), 1);
+    CU_ASSERT_EQUAL(run_hit(&f), 0);        /* trusted: not opened */
+    CU_ASSERT_EQUAL(run_hit(&f), 0);
+    expect_output(&f, "generated");
+
+    /* Other bytes, same size, a new file: read, found wrong, restored. */
+    replace_output(&f, "GENERATED");
+    CU_ASSERT_EQUAL(run_hit(&f), 1);
+    expect_output(&f, "generated");
+    CU_ASSERT_EQUAL(haz__filestat_count(s->rec), 0);   /* forgotten */
+    CU_ASSERT_EQUAL(run_hit(&f), 1);        /* written in the session */
+    CU_ASSERT_EQUAL(run_hit(&f), 0);
+
+    /* The same bytes in a new file: read once, left in place. */
+    replace_output(&f, "generated");
+    CU_ASSERT_EQUAL(run_hit(&f), 1);
+    CU_ASSERT_EQUAL(run_hit(&f), 0);
+
+    /* Deleted: restored without opening the (missing) target. */
+    {
+        char p[2048];
+
+        (void)snprintf(p, sizeof p, "%s/out/gen.txt", f.ws);
+        CU_ASSERT_EQUAL(unlink(p), 0);
+    }
+    CU_ASSERT_EQUAL(run_hit(&f), 0);
+    expect_output(&f, "generated");
+    CU_ASSERT_EQUAL(run_hit(&f), 1);
+    expect_output(&f, "generated");
+    CU_ASSERT_EQUAL(fx_verify(&f), 1);
+    fx_free(&f);
+}
+
+/* CACHE-023, C6, and the racy rule of the record (docs/cache-format.md):
+ * with the record's real session start, an output rewritten in place
+ * (same inode, same size, its mtime put back as it was) right after a hit
+ * noted it, within the same second, is never trusted: the next hit reads
+ * it, finds other bytes and restores the recorded ones.  Whatever second
+ * each step falls in, the rewrite cannot go unseen: either the noted entry
+ * is racy, or the rewrite's stamps lie in a later second than the noted
+ * ones. */
+static void test_output_rewritten_same_second(void)
+{
+    fx f;
+    char p[2048];
+    struct stat before, after;
+    struct timespec ts[2];
+    int fd;
+
+    fx_init_with(&f, one_graph, one_script);
+    run_fresh(&f);
+    CU_ASSERT_EQUAL(run_hit(&f), 1);        /* read and noted */
+    CU_ASSERT_PTR_NOT_NULL(((cfs_store *)f.store)->rec);
+
+    (void)snprintf(p, sizeof p, "%s/out/gen.txt", f.ws);
+    CU_ASSERT_EQUAL_FATAL(stat(p, &before), 0);
+    fd = open(p, O_WRONLY);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_EQUAL(write(fd, "GENERATED", 9), 9);
+    ts[0].tv_sec = 0;
+    ts[0].tv_nsec = UTIME_OMIT;
+    ts[1] = HAZ__ST_MTIM(&before);
+    CU_ASSERT_EQUAL(futimens(fd, ts), 0);
+    CU_ASSERT_EQUAL(close(fd), 0);
+    CU_ASSERT_EQUAL_FATAL(stat(p, &after), 0);
+    CU_ASSERT_EQUAL(after.st_ino, before.st_ino);
+    CU_ASSERT_EQUAL(after.st_size, before.st_size);
+    CU_ASSERT_EQUAL(HAZ__ST_MTIM(&after).tv_sec,
+                    HAZ__ST_MTIM(&before).tv_sec);
+    CU_ASSERT_EQUAL(HAZ__ST_MTIM(&after).tv_nsec,
+                    HAZ__ST_MTIM(&before).tv_nsec);
+
+    CU_ASSERT_EQUAL(run_hit(&f), 1);        /* read: not trusted */
+    expect_output(&f, "generated");
+    CU_ASSERT_EQUAL(fx_verify(&f), 1);
+    fx_free(&f);
+}
+
 static CU_TestInfo tests[] = {
     {"fill, then restore (EXEC-017, CACHE-018)", test_fill_then_restore},
     {"changed input, probe and explain (CACHE-007)",
@@ -638,6 +846,10 @@ static CU_TestInfo tests[] = {
      test_cross_project_t3},
     {"reference-io 9.4: missing input, unproduced output, nothing stored",
      test_errors_not_stored},
+    {"outputs in place trusted by the record; replaced or deleted ones "
+     "restored (CACHE-023, C6)", test_outputs_in_place_trusted},
+    {"an output rewritten in place in the same second is restored "
+     "(CACHE-023, C6, racy rule)", test_output_rewritten_same_second},
     CU_TEST_INFO_NULL
 };
 

@@ -1791,8 +1791,21 @@ static void test_kill_failure(void)
  * ---------------------------------------------------------------------- */
 
 typedef int (*pidfd_fn)(pid_t, unsigned);
+typedef int (*yield_fn)(haz_clock *);
 
 static int pidfd_calls, pidfd_errno;
+static unsigned late_yields, yield_calls;
+static int late_pidfd, yield_slow;
+
+/* A real yield, counted, and always reported quick: the spawner then
+ * yields after the EOF of every child that still runs, whatever else it
+ * does, so the count shows that EOF was seen. */
+static int yield_counting(haz_clock *clock)
+{
+    yield_calls++;
+    (void)((yield_fn)haz__posix_syscall_default("sched_yield"))(clock);
+    return 0;
+}
 
 static int pidfd_refuse(pid_t pid, unsigned flags)
 {
@@ -1832,19 +1845,27 @@ static void closed_then_exit(fx *f, int more)
     static unsigned serial;
     char fifo[4200], name[32];
     unsigned fl = 0;
+    uint64_t guard;
     haz_child c;
     int i;
 
     snprintf(name, sizeof name, "go%u", ++serial);
     fifo_path(f, fifo, sizeof fifo, name);
+    SEAM("sched_yield", yield_counting);
+    yield_calls = 0;
     CU_ASSERT_EQUAL_FATAL(spawn_probe(f, "t:closed", &c, "echo", "bye",
                                       "closeout", "fifo", fifo, "exit", "3",
                                       NULL), HAZ_OK);
-    for (i = 0; i < 2; i++) {
+    /* Released only once the spawner has seen its EOF while it runs (it
+     * has yielded then), so that what follows (a pidfd, a refused
+     * pidfd_open) is certain; the guard only bounds a failure. */
+    guard = now(f) + MS(20000);
+    while (yield_calls == 0 && now(f) < guard)
         CU_ASSERT_EQUAL(pump(f, now(f) + MS(30), NULL, 8, NULL, &fl),
                         HAZ_OK);
-        CU_ASSERT_FALSE(rec_of(f, c)->exited);
-    }
+    CU_ASSERT(yield_calls > 0);
+    CU_ASSERT_FALSE(rec_of(f, c)->exited);
+    SEAM("sched_yield", NULL);
     release(fifo);
     if (wait_exit(f, c)) {
         assert_code(f, c, 3);
@@ -1922,6 +1943,132 @@ static void test_pidfd_early(void)
     SEAM("pidfd_open", NULL);
 }
 
+/* ------------------------------------------------------------------------
+ * P13b, the wait after EOF adapts (docs/spawner-posix.md section 4):
+ * yields first while they are quick, a pidfd at once while they are slow,
+ * a probe yield every HAZ_POSIX_PROBE_EVERY-th late child.  The seam
+ * scripts it all: waitpid(WNOHANG) says "running" until the child has had
+ * late_yields more yields (or, with late_pidfd, until a pidfd is opened),
+ * then waits for the real exit; the yield reports yield_slow; the "pidfd"
+ * is /dev/null, readable at once.  No count depends on timing.
+ * ---------------------------------------------------------------------- */
+
+static pid_t waitpid_late(pid_t pid, int *st, int opt)
+{
+    if ((opt & WNOHANG) && (late_yields > 0 || late_pidfd))
+        return 0;
+    return ((waitpid_fn)haz__posix_syscall_default("waitpid"))(
+        pid, st, opt & ~WNOHANG);
+}
+
+static int yield_scripted(haz_clock *clock)
+{
+    (void)clock;
+    yield_calls++;
+    if (late_yields > 0)
+        late_yields--;
+    return yield_slow;
+}
+
+static int pidfd_late(pid_t pid, unsigned flags)
+{
+    (void)pid;
+    (void)flags;
+    pidfd_calls++;
+    late_pidfd = 0;
+    late_yields = 0;
+    return open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+/* One quick child ("exit 0") that is still exiting at EOF until `yields`
+ * yields (or, with until_pidfd, until a pidfd is watched); the yields
+ * report `slow`.  Asserts the yields and pidfd_open calls it took, and
+ * the mode it leaves. */
+static void late_child(fx *f, unsigned yields, int until_pidfd, int slow,
+                       unsigned want_yields, int want_pidfds, int want_first)
+{
+    haz_child c;
+
+    yield_calls = 0;
+    pidfd_calls = 0;
+    late_yields = yields;
+    late_pidfd = until_pidfd;
+    yield_slow = slow;
+    CU_ASSERT_EQUAL_FATAL(spawn_probe(f, "t:late", &c, "exit", "0", NULL),
+                          HAZ_OK);
+    if (wait_exit(f, c))
+        assert_code(f, c, 0);
+    CU_ASSERT_EQUAL(yield_calls, want_yields);
+    CU_ASSERT_EQUAL(pidfd_calls, want_pidfds);
+    CU_ASSERT_EQUAL(haz__posix_spawner_pidfd_first(f->sp), want_first);
+    late_yields = 0;
+    late_pidfd = 0;
+}
+
+static void test_eof_adaptive(void)
+{
+    unsigned i, round;
+    fx f;
+
+    POSIX_ONLY();
+    SEAM("waitpid", waitpid_late);
+    SEAM("sched_yield", yield_scripted);
+    SEAM("pidfd_open", pidfd_late);
+    fx_begin(&f);
+    CU_ASSERT_EQUAL_FATAL(fx_open(&f, NULL), HAZ_OK);
+    CU_ASSERT_EQUAL(haz__posix_spawner_pidfd_first(f.sp), 0);
+    CU_ASSERT_EQUAL(haz__posix_spawner_pidfd_first(NULL), -1);
+    /* Exited by EOF: nothing more. */
+    late_child(&f, 0, 0, 0, 0, 0, 0);
+    /* Quick yields: as many as it takes, up to 8, then the pidfd. */
+    late_child(&f, 1, 0, 0, 1, 0, 0);
+    late_child(&f, 3, 0, 0, 3, 0, 0);
+    late_child(&f, 0, 1, 0, HAZ_POSIX_EOF_SPINS, 1, 0);
+    /* A slow yield: this child gets its pidfd after it; the next ones at
+     * once, without yielding, even those one yield would have done,
+     * until every HAZ_POSIX_PROBE_EVERY-th yields again: slow again
+     * (the count restarts), then quick (back to yielding first). */
+    late_child(&f, 0, 1, 1, 1, 1, 1);
+    for (round = 0; round < 2; round++) {
+        for (i = 1; i < HAZ_POSIX_PROBE_EVERY; i++)
+            late_child(&f, i % 2, i % 2 == 0, 0, 0, 1, 1);
+        if (round == 0)
+            late_child(&f, 0, 1, 1, 1, 1, 1);
+        else
+            late_child(&f, 1, 0, 0, 1, 0, 0);
+    }
+    late_child(&f, 2, 0, 1, 1, 1, 1);
+    late_child(&f, 0, 1, 0, 0, 1, 1);
+    fx_end(&f);
+    SEAM("pidfd_open", NULL);
+    SEAM("sched_yield", NULL);
+    SEAM("waitpid", NULL);
+}
+
+/* Without a pidfd the yields are all there is before the backoff: a slow
+ * one does not end them. */
+static void test_eof_no_pidfd_yields(void)
+{
+    fx f;
+
+    POSIX_ONLY();
+    SEAM("waitpid", waitpid_late);
+    SEAM("sched_yield", yield_scripted);
+    SEAM("pidfd_open", pidfd_refuse);
+    pidfd_errno = ENOSYS;
+    fx_begin(&f);
+    CU_ASSERT_EQUAL_FATAL(fx_open(&f, NULL), HAZ_OK);
+    /* The first slow yield turns to the pidfd, which is refused: the
+     * other yields follow; pidfd_open is never tried again. */
+    late_child(&f, 3, 0, 1, 3, 1, 1);
+    late_child(&f, 3, 0, 1, 3, 0, 1);
+    late_child(&f, HAZ_POSIX_EOF_SPINS, 0, 0, HAZ_POSIX_EOF_SPINS, 0, 1);
+    CU_ASSERT_EQUAL(haz__posix_spawner_pidfds(f.sp), 0);
+    fx_end(&f);
+    SEAM("pidfd_open", NULL);
+    SEAM("sched_yield", NULL);
+    SEAM("waitpid", NULL);
+}
 
 /* EINTR from every other select and read: retried, nothing lost. */
 static void test_injected_eintr(void)
@@ -2357,6 +2504,8 @@ static CU_TestInfo posix_tests[] = {
     {"P13b exit watched by a pidfd", test_pidfd_watch},
     {"P13b pidfd refused: polling", test_pidfd_refused},
     {"P13b pidfd fires early", test_pidfd_early},
+    {"P13b wait after EOF adapts", test_eof_adaptive},
+    {"P13b no pidfd: every yield", test_eof_no_pidfd_yields},
     {"injected EINTR", test_injected_eintr},
     {"open refuses a mock clock", test_open_refuses_mock_clock},
     {"allocation failures", test_oom_sweep},

@@ -33,7 +33,8 @@
  *   - haz_run returned HAZ_OK or an error with a message in the context;
  *     with HAZ_OK, every task outcome is the failure-free run's, or the
  *     task errored with a message (its error and errno say what failed),
- *     or it was skipped or cancelled because of an upstream task, or it
+ *     or it was skipped because of an upstream task that did not succeed,
+ *     or cancelled in the "cancel" scenario, or it
  *     completed with the same state and key from another source (a cache
  *     entry that could not be read is a miss, CACHE-016);
  *   - no process group the run created is left (every child leads its
@@ -44,7 +45,9 @@
  *     exception: persistent mode, when the failing call is the one the
  *     clean-up itself needs; such runs are counted and printed), and every
  *     output in the workspace is absent or complete (or was being written
- *     by its task when a failure had it killed);
+ *     by its task when a failure had it killed); a task with an output in
+ *     the workspace is not reported as never started (HAZ_TERR_SPAWN),
+ *     unless the spawner killed it after losing its exec report;
  *   - a run that saw no failure left the reference number of entries.
  *
  * Workspaces go to $HAZ_SWEEP_TMPDIR, else /dev/shm, else the build tree
@@ -563,14 +566,45 @@ static uint64_t ref_entries[SC_COUNT];
 /* Totals for the report line. */
 static unsigned long n_runs, n_points, n_left_tmp;
 
+/* What the tasks of the run in progress printed (the first
+ * sizeof out_text - 1 bytes), shown when an outcome is not accepted. */
+static char out_text[4096];
+static size_t out_len;
+
+static void keep_output(const haz_task_id *task, haz_stream stream,
+                        const void *data, size_t len)
+{
+    size_t room = sizeof out_text - 1 - out_len;
+    int n;
+
+    n = snprintf(out_text + out_len, room + 1, "[%s %s] ", task->id,
+                 stream == HAZ_STREAM_STDOUT ? "out" : "err");
+    if (n < 0 || (size_t)n > room) {
+        out_len = sizeof out_text - 1;
+        return;
+    }
+    out_len += (size_t)n;
+    room -= (size_t)n;
+    if (len > room)
+        len = room;
+    memcpy(out_text + out_len, data, len);
+    out_len += len;
+    out_text[out_len] = '\0';
+}
+
+static void quiet_on_output(void *ud, const haz_task_id *task,
+                            haz_stream stream, const void *data, size_t len)
+{
+    (void)ud;
+    keep_output(task, stream, data, len);
+}
+
 static void cancel_on_output(void *ud, const haz_task_id *task,
                              haz_stream stream, const void *data, size_t len)
 {
     run_st *s = ud;
 
-    (void)stream;
-    (void)data;
-    (void)len;
+    keep_output(task, stream, data, len);
     if (strcmp(task->id, "c:b_slow") == 0)
         haz_cancel_request(s->cancel, SIGINT);
 }
@@ -580,7 +614,7 @@ static const haz_observer_methods cancel_observer = {
 };
 
 static const haz_observer_methods quiet_observer = {
-    1, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+    1, NULL, quiet_on_output, NULL, NULL, NULL, NULL, NULL
 };
 
 static void run_open(run_st *s)
@@ -782,6 +816,21 @@ static void note(const char *what)
             inj.also != NULL ? " (rename failing)" : "", what);
 }
 
+/* 1 when task `id` completed and succeeded in run result r. */
+static int succeeded(const haz_run_result *r, const char *id)
+{
+    size_t k;
+
+    for (k = 0; k < haz_run_result_count(r); k++) {
+        const haz_task_outcome *o = haz_run_result_get(r, k);
+
+        if (strcmp(o->task.id, id) == 0)
+            return o->kind == HAZ_OUTCOME_COMPLETED &&
+                   o->state == HAZ_STATE_SUCCEEDED;
+    }
+    return 0;
+}
+
 /* Check one task's outcome against the reference run's (see the top of
  * the file for what may differ). */
 static void check_outcome(run_st *s, size_t i, int exact)
@@ -805,8 +854,12 @@ static void check_outcome(run_st *s, size_t i, int exact)
                  o->message[0] != '\0';
             break;
         case HAZ_OUTCOME_SKIPPED:
+            /* Because of an upstream task that did not succeed. */
+            ok = o->upstream != NULL && !succeeded(s->r, o->upstream->id);
+            break;
         case HAZ_OUTCOME_CANCELLED:
-            ok = o->upstream != NULL || o->kind == HAZ_OUTCOME_CANCELLED;
+            /* Only the "cancel" scenario asks for a cancellation. */
+            ok = s->kind == SC_CANCEL;
             break;
         case HAZ_OUTCOME_COMPLETED:
             /* Executed instead of restored: a cache entry that cannot be
@@ -829,6 +882,7 @@ static void check_outcome(run_st *s, size_t i, int exact)
                 ref);
         if (o->message != NULL)
             fprintf(stderr, "  message: %s\n", o->message);
+        fprintf(stderr, "  output: %s\n", out_text);
     }
     CU_ASSERT(ok);
     free(line);
@@ -843,18 +897,28 @@ static uint64_t mono_ns(void)
 }
 
 /* 1 when process group pgid is gone, reaping what is left of it (we are
- * its subreaper on Linux); the clock only bounds the wait (10 s). */
+ * its subreaper on Linux); the clock only bounds the wait (10 s).  As the
+ * subreaper, every process left in the group is our child (its parent
+ * died, or is our child in the group), so ECHILD from waitpid(-pgid) says
+ * the group is gone; kill(-pgid, 0) could not, once the leader was reaped
+ * during the run: its number may be reused by an unrelated group (pid_max
+ * can be as low as 32768 on a busy machine). */
 static int group_gone(pid_t pgid)
 {
     uint64_t end = mono_ns() + UINT64_C(10000000000);
     struct timespec ms = {0, 1000000L};
+    pid_t r;
     int st;
 
     for (;;) {
-        while (subreaper && waitpid(-pgid, &st, WNOHANG) > 0)
-            ;
-        if (kill(-pgid, 0) == -1 && errno == ESRCH)
+        if (subreaper) {
+            while ((r = waitpid(-pgid, &st, WNOHANG)) > 0)
+                ;
+            if (r == -1 && errno == ECHILD)
+                return 1;
+        } else if (kill(-pgid, 0) == -1 && errno == ESRCH) {
             return 1;
+        }
         if (mono_ns() > end)
             return 0;
         (void)nanosleep(&ms, NULL);
@@ -923,6 +987,32 @@ static uint64_t check_invariants(run_st *s, int fds)
     return stats.entries;
 }
 
+/* An output of `task` is in the workspace (whose outputs were all absent
+ * before the run): its program ran, or the cache restored it.  So the task
+ * must not be reported as never started (HAZ_TERR_SPAWN), unless the
+ * spawner says it lost the start and killed the child: the fork path
+ * reading the child's exec report (read failing) cannot tell whether exec
+ * happened, and the program may have run before the kill. */
+static void started_ok(const run_st *s, const char *task, const char *path)
+{
+    size_t k;
+
+    for (k = 0; s->r != NULL && k < haz_run_result_count(s->r); k++) {
+        const haz_task_outcome *o = haz_run_result_get(s->r, k);
+
+        if (strcmp(o->task.id, task) != 0 ||
+            o->kind != HAZ_OUTCOME_ERRORED || o->error != HAZ_TERR_SPAWN)
+            continue;
+        if (o->message != NULL &&
+            strstr(o->message, "(the child was killed)") != NULL)
+            continue;
+        note("a task reported as not started left an output");
+        fprintf(stderr, "  %s: %s; message: %s\n", task, path,
+                o->message != NULL ? o->message : "(none)");
+        CU_FAIL("a task reported as not started left an output");
+    }
+}
+
 /* Every output in the workspace is absent or complete.  The cache only
  * ever puts whole files in place (a staged copy, then a rename); a partial
  * one may only come from its task itself, killed while writing it after a
@@ -941,6 +1031,7 @@ static void check_outputs(const run_st *s, int rc)
         fd = open(path, O_RDONLY);
         if (fd < 0)
             continue;
+        started_ok(s, run_outputs[i].task, run_outputs[i].path);
         n = read(fd, buf, sizeof buf);
         close(fd);
         if (n == (ssize_t)strlen(run_outputs[i].text) &&
@@ -986,6 +1077,8 @@ static int sweep_one(sc_kind k, const fault *f, unsigned long n,
         inj.name = f->name;
     }
     n_spawned = 0;
+    out_len = 0;
+    out_text[0] = '\0';
     record_spawns(1);
     if (f != NULL)
         CU_ASSERT_EQUAL_FATAL(arm(f, 1), 0);
@@ -1070,8 +1163,9 @@ static void sweep(sc_kind k, int seam)
     fflush(stdout);
 }
 
-/* The scratch directory goes at exit, also when a test was run alone or
- * stopped at a fatal assertion. */
+/* The scratch directory goes when the tests end (main), also when a test
+ * was run alone or stopped at a fatal assertion.  (Not through atexit():
+ * some toolchains, pcc among them, cannot link it into a program.) */
 static void remove_base_dir(void)
 {
     if (base_dir[0] != '\0')
@@ -1085,7 +1179,6 @@ static void start(void)
         return;
     CU_ASSERT_PTR_NOT_NULL_FATAL(haz_sweep_mkdtemp(base_dir, sizeof base_dir,
                                                    "syscall-sweep"));
-    CU_ASSERT_EQUAL_FATAL(atexit(remove_base_dir), 0);
     make_golden();
 }
 
@@ -1218,6 +1311,7 @@ static CU_TestInfo tests[] = {
 
 int main(int argc, char **argv)
 {
+    int rc;
     CU_SuiteInfo suites[] = {
         HAZ_TEST_SUITE("syscall-sweep", tests),
         CU_SUITE_INFO_NULL
@@ -1226,5 +1320,7 @@ int main(int argc, char **argv)
 #if defined(__linux__) && defined(PR_SET_CHILD_SUBREAPER)
     subreaper = prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0;
 #endif
-    return haz_test_main(argc, argv, suites);
+    rc = haz_test_main(argc, argv, suites);
+    remove_base_dir();
+    return rc;
 }
