@@ -442,7 +442,7 @@ static void test_no_host_env(void)
 /* EXEC-010/011, U1, U3: a failure skips every hard descendant naming the
  * ROOT (a:a for a:b behind a:z too), emitted at once in canonical order
  * (design 2.7: a:b, a:c, a:z, although a breadth-first walk meets a:c and
- * a:z first); the independent x:x keeps running (X6, keep going). */
+ * a:z first); the independent x:x keeps running (X6, keep going).  */
 static void test_failure_cascade(void)
 {
     fx f;
