@@ -35,6 +35,7 @@
 
 #include "testutil.h"
 #include "../backends/spawn_posix.h"
+#include "pidrec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,44 +52,6 @@
 #define FDMAX 1024
 #define MAXPID 256
 #define BIG (200 * 1024)
-
-/* ------------------------------------------------------------------------
- * The pids the spawner started, through its system-call seam.
- * ---------------------------------------------------------------------- */
-
-static long pids[MAXPID];
-static size_t npids;
-
-typedef pid_t (*fork_fn)(void);
-
-static pid_t seam_fork(void)
-{
-    pid_t p = ((fork_fn)haz__posix_syscall_default("fork"))();
-
-    if (p > 0 && npids < MAXPID)
-        pids[npids++] = (long)p;
-    return p;
-}
-
-#ifdef HAZ_POSIX_HAVE_SPAWN
-typedef int (*spawn_fn)(pid_t *, const char *,
-                        const posix_spawn_file_actions_t *,
-                        const posix_spawnattr_t *, char *const *,
-                        char *const *);
-
-static int seam_spawn(pid_t *pid, const char *path,
-                      const posix_spawn_file_actions_t *fa,
-                      const posix_spawnattr_t *at, char *const argv[],
-                      char *const envp[])
-{
-    int r = ((spawn_fn)haz__posix_syscall_default("posix_spawn"))(
-        pid, path, fa, at, argv, envp);
-
-    if (r == 0 && npids < MAXPID)
-        pids[npids++] = (long)*pid;
-    return r;
-}
-#endif
 
 /* ------------------------------------------------------------------------
  * A world: context, graph, diagnostics, a workspace directory.
@@ -130,11 +93,7 @@ static void w_begin(world *w)
     CU_ASSERT_PTR_NOT_NULL_FATAL(haz_test_mkdtemp(tmp, sizeof tmp,
                                                   "badinput"));
     CU_ASSERT_PTR_NOT_NULL_FATAL(realpath(tmp, w->dir));
-    npids = 0;
-    haz__posix_syscall_set("fork", (haz__posix_syscall_fn)seam_fork);
-#ifdef HAZ_POSIX_HAVE_SPAWN
-    haz__posix_syscall_set("posix_spawn", (haz__posix_syscall_fn)seam_spawn);
-#endif
+    haz_pidrec_start(MAXPID);
 }
 
 /* Free everything, then check: no memory, no zombie, no process group,
@@ -142,11 +101,9 @@ static void w_begin(world *w)
 static void w_end(world *w)
 {
     unsigned char after[FDMAX];
-    size_t i;
     int fd, st;
 
-    haz__posix_syscall_set("fork", NULL);
-    haz__posix_syscall_set("posix_spawn", NULL);
+    haz_pidrec_stop();
     haz_run_result_free(w->res);
     haz_cache_store_close(w->cache);
     haz_spawner_close(w->sp);
@@ -156,8 +113,7 @@ static void w_end(world *w)
     haz_ctx_free(w->ctx);
     CU_ASSERT_EQUAL(w->tm.live, 0);
     CU_ASSERT(waitpid(-1, &st, WNOHANG) == -1 && errno == ECHILD);
-    for (i = 0; i < npids; i++)
-        CU_ASSERT(kill(-(pid_t)pids[i], 0) == -1 && errno == ESRCH);
+    CU_ASSERT(haz_pidrec_groups_gone());
     fd_snapshot(after);
     for (fd = 0; fd < FDMAX; fd++)
         if (after[fd] != w->fds[fd]) {
@@ -338,7 +294,7 @@ static void test_b2_api(void)
     /* Nothing runs: the run refuses a graph that did not validate. */
     CU_ASSERT_EQUAL(w_run(&w, 4), HAZ_EINVAL);
     CU_ASSERT_PTR_NULL(w.res);
-    CU_ASSERT_EQUAL(npids, 0);
+    CU_ASSERT_EQUAL(haz_pidrec_count(), 0);
     CU_ASSERT(!exists(w.dir, "built-marker"));
     CU_ASSERT(!exists(w.dir, "copy-marker"));
     CU_ASSERT(!exists(w.dir, "link-marker"));
@@ -444,7 +400,7 @@ static void test_b3_rejected_both_ways(void)
     CU_ASSERT_EQUAL(haz_diags_get(w.d, 0)->kind, HAZ_DIAG_NO_ACTION);
     CU_ASSERT_EQUAL(haz_diags_get(w.d, 4)->kind, HAZ_DIAG_NO_ACTION);
     CU_ASSERT_EQUAL(w_run(&w, 2), HAZ_EINVAL);
-    CU_ASSERT_EQUAL(npids, 0);
+    CU_ASSERT_EQUAL(haz_pidrec_count(), 0);
     w_end(&w);
 
     HAZFILE("[task p:a]\nrun =\n", HAZ_EPARSE, "hazfile:2: run is empty\n");

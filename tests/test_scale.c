@@ -29,6 +29,7 @@
 
 #include "testutil.h"
 #include "../backends/spawn_posix.h"
+#include "pidrec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,44 +49,6 @@
 #define WINDOW 200
 
 static char probe[4096];
-
-/* ------------------------------------------------------------------------
- * The pids the spawner started (INV-GROUP), through its system-call seam.
- * ---------------------------------------------------------------------- */
-
-static long *pids;
-static size_t npids;
-
-typedef pid_t (*fork_fn)(void);
-
-static pid_t seam_fork(void)
-{
-    pid_t p = ((fork_fn)haz__posix_syscall_default("fork"))();
-
-    if (p > 0 && npids < MAXN)
-        pids[npids++] = (long)p;
-    return p;
-}
-
-#ifdef HAZ_POSIX_HAVE_SPAWN
-typedef int (*spawn_fn)(pid_t *, const char *,
-                        const posix_spawn_file_actions_t *,
-                        const posix_spawnattr_t *, char *const *,
-                        char *const *);
-
-static int seam_spawn(pid_t *pid, const char *path,
-                      const posix_spawn_file_actions_t *fa,
-                      const posix_spawnattr_t *at, char *const argv[],
-                      char *const envp[])
-{
-    int r = ((spawn_fn)haz__posix_syscall_default("posix_spawn"))(
-        pid, path, fa, at, argv, envp);
-
-    if (r == 0 && npids < MAXN)
-        pids[npids++] = (long)*pid;
-    return r;
-}
-#endif
 
 /* ------------------------------------------------------------------------
  * The graph: a description kept by the test, built from a seed.
@@ -283,16 +246,14 @@ static void test_scale_and_caps(void)
     rng = seed;
     fd_snapshot(fds);
     d = calloc(n, sizeof *d);
-    pids = calloc(MAXN, sizeof *pids);
     terminal = calloc(n, sizeof *terminal);
     t_start = calloc(n, sizeof *t_start);
     t_end = calloc(n, sizeof *t_end);
     seen_start = calloc(n, 1);
     seen_end = calloc(n, 1);
-    CU_ASSERT_FATAL(d != NULL && pids != NULL && terminal != NULL &&
+    CU_ASSERT_FATAL(d != NULL && terminal != NULL &&
                     t_start != NULL && t_end != NULL &&
                     seen_start != NULL && seen_end != NULL);
-    npids = 0;
     describe(d, n);
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(haz_test_mkdtemp(tmp, sizeof tmp, "scale"));
@@ -310,10 +271,7 @@ static void test_scale_and_caps(void)
     sc.clock = clk;
     CU_ASSERT_EQUAL_FATAL(haz_spawner_open(ctx, &haz_spawner_posix, &sc,
                                            &sp), HAZ_OK);
-    haz__posix_syscall_set("fork", (haz__posix_syscall_fn)seam_fork);
-#ifdef HAZ_POSIX_HAVE_SPAWN
-    haz__posix_syscall_set("posix_spawn", (haz__posix_syscall_fn)seam_spawn);
-#endif
+    haz_pidrec_start(MAXN);
     haz_run_options_init(&ro);
     ro.concurrency = CAP;
     ro.workspace_root = dir;
@@ -328,8 +286,7 @@ static void test_scale_and_caps(void)
     cfg.observer = &obs;
     cfg.options = &ro;
     CU_ASSERT_EQUAL_FATAL(haz_run(ctx, &cfg, &res), HAZ_OK);
-    haz__posix_syscall_set("fork", NULL);
-    haz__posix_syscall_set("posix_spawn", NULL);
+    haz_pidrec_stop();
 
     /* Every task: one outcome, one terminal event, succeeded. */
     CU_ASSERT_EQUAL_FATAL(haz_run_result_count(res), n);
@@ -346,7 +303,7 @@ static void test_scale_and_caps(void)
         }
     }
     CU_ASSERT_EQUAL(haz_exit_code(res, 0), HAZ_EXIT_OK);
-    CU_ASSERT_EQUAL(npids, n);
+    CU_ASSERT_EQUAL(haz_pidrec_count(), n);
 
     /* The log: one start and one end per task. */
     e = read_log(log, n, &nev);
@@ -417,15 +374,13 @@ static void test_scale_and_caps(void)
     CU_ASSERT_EQUAL(tm.live, 0);
     /* No zombie, no process group, no descriptor. */
     CU_ASSERT(waitpid(-1, &st, WNOHANG) == -1 && errno == ECHILD);
-    for (j = 0; j < npids; j++)
-        CU_ASSERT(kill(-(pid_t)pids[j], 0) == -1 && errno == ESRCH);
+    CU_ASSERT(haz_pidrec_groups_gone());
     fd_snapshot(after);
     for (fd = 0; fd < FDMAX; fd++)
         if (after[fd] != fds[fd])
             CU_FAIL("the open descriptors changed");
     CU_ASSERT_EQUAL(haz_test_rmtree(dir), 0);
     free(d);
-    free(pids);
     free(terminal);
     free(t_start);
     free(t_end);
