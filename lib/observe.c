@@ -8,7 +8,6 @@
 #include "internal.h"
 #include "observe.h"
 
-#include <errno.h>
 #include <string.h>
 
 int haz__obs_new(haz_ctx *ctx, haz__obs_kind kind, haz_observer_obj **out)
@@ -80,18 +79,6 @@ void haz__obs_task_drop(haz_observer_obj *o, size_t index)
 const char *haz__obs_id(const haz_task_id *t)
 {
     return t != NULL && t->id != NULL ? t->id : "?";
-}
-
-/* Write everything, ignoring failures (EPIPE, EBADF, ...): the observer
- * callbacks cannot report them, and the reference ignores them too.  errno
- * is preserved for the caller of the callback. */
-void haz__obs_write(int fd, const void *data, size_t n)
-{
-    int saved = errno;
-
-    if (n > 0)
-        (void)haz__write_all(fd, data, n);
-    errno = saved;
 }
 
 void haz_observer_free(haz_observer_obj *obj)

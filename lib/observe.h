@@ -56,7 +56,6 @@ haz__obs_task *haz__obs_task_get(haz_observer_obj *o, size_t index);
 haz__obs_task *haz__obs_task_make(haz_observer_obj *o, size_t index);
 void haz__obs_task_drop(haz_observer_obj *o, size_t index);
 const char *haz__obs_id(const haz_task_id *t);
-void haz__obs_write(int fd, const void *data, size_t n);
 
 /* Per-kind teardown: flush what is pending; observe.c frees the rest. */
 void haz__obs_live_close(haz_observer_obj *o);
