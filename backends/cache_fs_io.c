@@ -87,8 +87,8 @@ int cfs_copy(haz_ctx *ctx, const haz_hash_methods *h, int in, int out,
             e = errno;
             break;
         }
-        if (limit != UINT64_MAX && total > limit)
-            break;
+        if ((limit != UINT64_MAX && total > limit) || (size_t)got < want)
+            break;              /* over the limit, or end of file */
     }
     if (rc == 0) {
         h->out(hs, digest);

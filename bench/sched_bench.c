@@ -3,6 +3,7 @@
  * the mock spawner and the mock clock.
  *
  *     sched_bench [-j CAP] [-r RUNS] [-n SIZES] [-s SHAPES] [-t] [-u] [-q]
+ *                 [-m]
  *
  * For each shape and size it builds a graph and a mock script once, then
  * runs the whole graph RUNS times (default 5), each time on a fresh mock
@@ -31,6 +32,19 @@
  * -u uses no script (every child exits at once, with no output); -q
  * prints only the table.
  *
+ * Memory: every run allocates the same blocks afresh (at 100,000 tasks
+ * about 64 MB, a third of it one 33 MB array of outcomes).  With glibc's
+ * defaults a block over its mmap threshold (at most 32 MB) is mapped for
+ * each run and unmapped at its end, and the top of the heap is trimmed
+ * once enough is free, so the largest sizes pay the kernel's page faults
+ * and zero-filling in every run while the small ones reuse the memory of
+ * the run before: the comparison between sizes would measure that, not the
+ * scheduler.  So with glibc the benchmark asks malloc to serve every block
+ * from the heap and never to trim it (mallopt M_MMAP_MAX 0,
+ * M_TRIM_THRESHOLD INT_MAX), and every size reuses the memory of the run
+ * before; -m keeps the C library's own policy.  Elsewhere -m is the only
+ * policy (the header line says which one was used).
+ *
  * The columns: shape, tasks, best wall time of haz_run in ms, that time in
  * microseconds per task, the best CPU time of the process during the call
  * in microseconds per task (less disturbed than the wall time by other
@@ -47,8 +61,12 @@
 #endif
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -207,6 +225,7 @@ typedef struct opts {
     int trace;
     int unscripted;
     int quiet;
+    int libc_memory;            /* -m */
 } opts;
 
 /* ------------------------------------------------------------------------
@@ -463,7 +482,7 @@ static measure bench(const opts *o, shape sh, size_t n)
 static void usage(void)
 {
     fprintf(stderr, "usage: sched_bench [-j CAP] [-r RUNS] [-n SIZES] "
-            "[-s SHAPES] [-t] [-u] [-q]\n");
+            "[-s SHAPES] [-t] [-u] [-q] [-m]\n");
     exit(2);
 }
 
@@ -477,6 +496,20 @@ static unsigned long number(const char *s, unsigned long max)
     if (errno != 0 || end == s || *end != '\0' || v == 0 || v > max)
         usage();
     return v;
+}
+
+/* Make every run reuse the memory the run before freed (see the top of
+ * the file); returns a description of the policy in force. */
+static const char *memory_policy(const opts *o)
+{
+#if defined(__GLIBC__) && defined(M_MMAP_MAX) && defined(M_TRIM_THRESHOLD)
+    if (!o->libc_memory && mallopt(M_MMAP_MAX, 0) == 1 &&
+        mallopt(M_TRIM_THRESHOLD, INT_MAX) == 1)
+        return "memory reused between runs";
+#else
+    (void)o;
+#endif
+    return "the C library's memory policy";
 }
 
 /* Split a comma-separated list in place; returns the item count. */
@@ -508,6 +541,7 @@ int main(int argc, char **argv)
     shape shapes[SH_COUNT];
     double first[SH_COUNT], last[SH_COUNT], cfirst[SH_COUNT], clast[SH_COUNT];
     struct rusage ru;
+    const char *policy;
     int i;
 
     memset(&o, 0, sizeof o);
@@ -522,6 +556,8 @@ int main(int argc, char **argv)
             o.unscripted = 1;
         else if (strcmp(arg, "-q") == 0)
             o.quiet = 1;
+        else if (strcmp(arg, "-m") == 0)
+            o.libc_memory = 1;
         else if (i + 1 < argc && strcmp(arg, "-j") == 0)
             o.cap = (unsigned)number(argv[++i], 1000000);
         else if (i + 1 < argc && strcmp(arg, "-r") == 0)
@@ -545,10 +581,11 @@ int main(int argc, char **argv)
             usage();
         shapes[a] = (shape)b;
     }
+    policy = memory_policy(&o);
     if (!o.quiet)
-        printf("mock spawner, global cap %u, best of %d runs%s%s\n", o.cap,
-               o.runs, o.trace ? ", trace on" : "",
-               o.unscripted ? ", unscripted" : "");
+        printf("mock spawner, global cap %u, best of %d runs%s%s, %s\n",
+               o.cap, o.runs, o.trace ? ", trace on" : "",
+               o.unscripted ? ", unscripted" : "", policy);
     printf("%-7s %8s %10s %8s %8s %8s %8s\n", "shape", "tasks", "best ms",
            "us/task", "cpu us/t", "B/task", "graph B");
     for (a = 0; a < n_shapes; a++) {

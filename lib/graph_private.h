@@ -73,6 +73,11 @@ typedef struct haz__frozen {
     haz_mutex_decl *mpool;
     haz__gpattern *ppool;
     char *cpool;
+    char *idpool;           /* the tasks' ids ("project:name"), one after
+                               the other in canonical order: the run reads
+                               them in about that order (spawn plans,
+                               observers), so they stream from memory
+                               rather than being looked up one by one */
 } haz__frozen;
 
 /*

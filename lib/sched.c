@@ -203,6 +203,9 @@ typedef struct sched {
     uint64_t *ready_sum;
     size_t ready_lo;
     size_t n_heap;           /* bits set in `ready` */
+    size_t peeked;           /* the first ready task after the last round
+                                (or one made ready since that comes before
+                                it), whose memory was asked for; a hint */
     /* parked tasks with several mutexes (those with one wait in lk_wq) */
     size_t *parked;
     size_t n_parked;
@@ -379,8 +382,33 @@ static void heap_push(sched *s, size_t i)
     s->dirty = 1;
 }
 
-/* The smallest index in the set (which is not empty), taken out. */
-static size_t heap_pop(sched *s)
+/* Ask for the memory that admitting task i touches: its frozen task, its
+ * outcome, its id.  A hint only (HAZ_PREFETCH): at 100,000 tasks none of
+ * it is in the caches any more, and asked for ahead of the admission the
+ * misses overlap with the work in between instead of coming one after
+ * the other (bench/README.md, sched_bench).  A macro: gcc takes a
+ * function that only reads and prefetches for a pure one, and drops the
+ * call. */
+#define PREFETCH_TASK(s, i)                                                 \
+    do {                                                                    \
+        const stask *pt_ = &(s)->t[(i)];                                    \
+        const char *g_ = (const char *)pt_->gt;                             \
+        const char *o_ = (const char *)&(s)->res->outcomes[pt_->pos];       \
+                                                                            \
+        HAZ_PREFETCH(g_);                                                   \
+        HAZ_PREFETCH(g_ + 64);                                              \
+        HAZ_PREFETCH(g_ + 128);                                             \
+        HAZ_PREFETCH(g_ + 192);                                             \
+        HAZ_PREFETCH_W(o_);                                                 \
+        HAZ_PREFETCH_W(o_ + 64);                                            \
+        HAZ_PREFETCH_W(o_ + 128);                                           \
+        HAZ_PREFETCH_W(o_ + 256);                                           \
+        HAZ_PREFETCH(pt_->info->id);                                        \
+    } while (0)
+
+/* The smallest index in the set (which is not empty), left in it; *wp
+ * receives its word.  The lower bound moves up to its summary word. */
+static size_t heap_first(sched *s, size_t *wp)
 {
     size_t sw = s->ready_lo, w;
 
@@ -388,23 +416,34 @@ static size_t heap_pop(sched *s)
         sw++;
     s->ready_lo = sw;
     w = sw * 64 + lowest_bit(s->ready_sum[sw]);
-    s->n_heap--;
-    {
-        size_t i = w * 64 + lowest_bit(s->ready[w]);
+    *wp = w;
+    return w * 64 + lowest_bit(s->ready[w]);
+}
 
-        s->ready[w] &= s->ready[w] - 1;
-        if (s->ready[w] == 0)
-            s->ready_sum[sw] &= ~((uint64_t)1 << (w % 64));
-        return i;
-    }
+/* The smallest index in the set (which is not empty), taken out. */
+static size_t heap_pop(sched *s)
+{
+    size_t w, i = heap_first(s, &w);
+
+    s->n_heap--;
+    s->ready[w] &= s->ready[w] - 1;
+    if (s->ready[w] == 0)
+        s->ready_sum[w / 64] &= ~((uint64_t)1 << (w % 64));
+    return i;
 }
 
 /* Waiting task i has one pending predecessor less; with none left it
  * becomes ready. */
 static void pend_done(sched *s, size_t i)
 {
-    if (--s->pend[i] == 0)
+    if (--s->pend[i] == 0) {
         heap_push(s, i);
+        /* Before the first ready task: likely the next one admitted. */
+        if (i < s->peeked) {
+            s->peeked = i;
+            PREFETCH_TASK(s, i);
+        }
+    }
 }
 
 /* ------------------------------------------------------------------------
@@ -1045,6 +1084,12 @@ static void spawn_task(sched *s, size_t i)
     if (rc == HAZ_OK) {
         t->state = T_RUNNING;
         s->running[s->n_running++] = i;
+        /* What its completion reads: the successor list and the first
+         * successor's entry (a hint, see PREFETCH_TASK). */
+        if (t->info->n_dependents > 0) {
+            HAZ_PREFETCH(t->info->dependents);
+            HAZ_PREFETCH_W(&s->t[t->info->dependents[0]]);
+        }
         if (s->timed) {
             uint64_t now = now_ns(s), to = timeout_of(s, t);
 
@@ -1370,6 +1415,16 @@ static void admission(sched *s)
             }
         }
         s->n_blocked = 0;
+        /* The first ready task is most likely the next one admitted,
+         * after the next exit (unless that exit makes a smaller one
+         * ready, see pend_done). */
+        s->peeked = SIZE_MAX;
+        if (s->n_heap > 0) {
+            size_t w;
+
+            s->peeked = heap_first(s, &w);
+            PREFETCH_TASK(s, s->peeked);
+        }
     }
 }
 

@@ -833,6 +833,7 @@ void haz__frozen_free(haz_ctx *ctx, haz__frozen *fz)
     haz__free(ctx, fz->mpool);
     haz__free(ctx, fz->ppool);
     haz__free(ctx, fz->cpool);
+    haz__free(ctx, fz->idpool);
     haz__free(ctx, fz);
 }
 
@@ -908,6 +909,7 @@ static int freeze(vstate *v)
     haz_graph *g = v->g;
     haz_ctx *ctx = v->ctx;
     size_t n = v->n, ni = 0, ns = 0, ne = 0, nm = 0, np = 0, nc = 0;
+    size_t nid = 0;
     size_t i, j, k;
     haz__frozen *fz;
     size_t *ip;
@@ -915,7 +917,7 @@ static int freeze(vstate *v)
     haz_env_pair *ep;
     haz_mutex_decl *mp;
     haz__gpattern *pp;
-    char *cp;
+    char *cp, *idp;
     haz__cap_item **sorted_caps = NULL;
 
     for (i = 0; i < n; i++) {
@@ -927,6 +929,7 @@ static int freeze(vstate *v)
         ne += t->n_env;
         nm += t->n_mutexes;
         np += t->inputs.n + t->outputs.n;
+        nid += strlen(t->id) + 1;
         for (j = 0; j < t->inputs.n; j++)
             nc += haz__canonical_join(NULL, t->proj->root,
                                       t->inputs.v[j].text, 1) + 1;
@@ -946,7 +949,8 @@ static int freeze(vstate *v)
         || pool(ctx, &fz->epool, ne, sizeof *fz->epool)
         || pool(ctx, &fz->mpool, nm, sizeof *fz->mpool)
         || pool(ctx, &fz->ppool, np, sizeof *fz->ppool)
-        || pool(ctx, &fz->cpool, nc, 1)) {
+        || pool(ctx, &fz->cpool, nc, 1)
+        || pool(ctx, &fz->idpool, nid, 1)) {
         haz__free(ctx, sorted_caps);
         haz__frozen_free(ctx, fz);
         return HAZ_ENOMEM;
@@ -991,6 +995,7 @@ static int freeze(vstate *v)
     mp = fz->mpool;
     pp = fz->ppool;
     cp = fz->cpool;
+    idp = fz->idpool;
 
     /* Dependents: count, then hand out slices, then fill in index order
      * (which leaves every list sorted). */
@@ -1030,8 +1035,14 @@ static int freeze(vstate *v)
 
         in->index = i;
         in->project = t->proj->name;
-        in->name = t->name;
-        in->id = t->id;
+        {
+            size_t len = strlen(t->id) + 1;
+
+            memcpy(idp, t->id, len);
+            in->id = idp;
+            in->name = idp + (t->name - t->id);
+            idp += len;
+        }
         in->project_root = t->proj->root != NULL ? t->proj->root : ".";
         in->action = t->action;
         in->script = t->action == HAZ_ACTION_SHELL ? t->script : NULL;
