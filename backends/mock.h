@@ -26,8 +26,10 @@ typedef enum mock_match_kind {
 typedef struct mock_chunk {
     uint64_t at_ns;         /* after the spawn */
     haz_stream stream;
-    unsigned char *data;
-    size_t len;             /* > 0 */
+    unsigned char *data;    /* NULL for a read error */
+    size_t len;             /* > 0, or 0 for a read error */
+    int err;                /* > 0: reading `stream` fails with it here
+                               (haz_mock_proc_read_error) */
 } mock_chunk;
 
 /* One file to create when the child exits with a code. */
@@ -91,6 +93,8 @@ void haz__mock_trace_spawn_error(mock_trace *t, uint64_t now,
                                  const char *task, int err, size_t entry);
 void haz__mock_trace_output(mock_trace *t, uint64_t now, const char *task,
                             haz_stream stream, const void *data, size_t len);
+void haz__mock_trace_read_error(mock_trace *t, uint64_t now,
+                                const char *task, haz_stream stream, int err);
 void haz__mock_trace_signal(mock_trace *t, uint64_t now, const char *task,
                             int signo);
 void haz__mock_trace_file(mock_trace *t, uint64_t now, const char *task,

@@ -262,6 +262,36 @@ static int d_spawn_error(parser *ps, cursor *c)
     return rc;
 }
 
+/* read-error TIME STREAM ERRNO */
+static int d_read_error(parser *ps, cursor *c)
+{
+    const char *w;
+    size_t n;
+    uint64_t t;
+    long err;
+    char q[64];
+    haz_stream stream;
+    int rc = seconds(ps, c, &t);
+
+    if (rc == HAZ_OK)
+        rc = need_word(ps, c, "stream (stdout or stderr)", &w, &n);
+    if (rc != HAZ_OK)
+        return rc;
+    if (same(w, n, "stdout")) {
+        stream = HAZ_STREAM_STDOUT;
+    } else if (same(w, n, "stderr")) {
+        stream = HAZ_STREAM_STDERR;
+    } else {
+        haz__mock_quote(q, sizeof q, w, n);
+        return fail(ps, HAZ_DIAG_BAD_VALUE,
+                    "unknown stream '%s' (stdout or stderr)", q);
+    }
+    rc = errno_arg(ps, c, &err);
+    if (rc == HAZ_OK)
+        rc = api(ps, haz_mock_proc_read_error(ps->cur, t, stream, (int)err));
+    return rc;
+}
+
 static int d_sigterm(parser *ps, cursor *c)
 {
     const char *w;
@@ -382,6 +412,8 @@ static int directive(parser *ps, const char *s, size_t n)
         rc = api(ps, haz_mock_proc_exit(ps->cur, HAZ_MOCK_NEVER, 0));
     else if (same(w, wn, "spawn-error"))
         rc = d_spawn_error(ps, &c);
+    else if (same(w, wn, "read-error"))
+        rc = d_read_error(ps, &c);
     else if (same(w, wn, "sigterm"))
         rc = d_sigterm(ps, &c);
     else if (same(w, wn, "file"))

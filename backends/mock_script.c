@@ -181,38 +181,27 @@ int haz_mock_script_add(haz_mock_script *s, const char *match,
  * What the child does.
  * ---------------------------------------------------------------------- */
 
-int haz_mock_proc_output(haz_mock_proc *p, uint64_t at_ns, haz_stream stream,
-                         const void *data, size_t len)
+/* Insert a chunk (output, or a read error when data is NULL) after every
+ * chunk at the same time or earlier: stable.  Takes `copy`, even on
+ * failure. */
+static int add_chunk(haz_mock_proc *p, uint64_t at_ns, haz_stream stream,
+                     unsigned char *copy, size_t len, int err)
 {
-    haz_ctx *ctx;
-    unsigned char *copy;
+    haz_ctx *ctx = p->script->ctx;
     mock_chunk *c;
     size_t pos;
 
-    if (p == NULL)
-        return HAZ_EINVAL;
-    ctx = p->script->ctx;
-    if (stream != HAZ_STREAM_STDOUT && stream != HAZ_STREAM_STDERR)
-        return haz__error(ctx, HAZ_EINVAL, "bad output stream %d",
-                          (int)stream);
-    if (len == 0 || data == NULL)
-        return haz__error(ctx, HAZ_EINVAL, "empty output chunk");
-    if (at_ns == HAZ_MOCK_NEVER)
-        return haz__error(ctx, HAZ_EINVAL, "output time out of range");
     if (p->n_out == p->cap_out) {
         size_t cap = p->cap_out ? p->cap_out * 2 : 4;
 
         c = haz__reallocarray(ctx, p->out, cap, sizeof *c);
-        if (c == NULL)
+        if (c == NULL) {
+            haz__free(ctx, copy);
             return HAZ_ENOMEM;
+        }
         p->out = c;
         p->cap_out = cap;
     }
-    copy = haz__malloc(ctx, len);
-    if (copy == NULL)
-        return HAZ_ENOMEM;
-    memcpy(copy, data, len);
-    /* After every chunk at the same time or earlier: stable. */
     pos = p->n_out;
     while (pos > 0 && p->out[pos - 1].at_ns > at_ns)
         pos--;
@@ -222,8 +211,55 @@ int haz_mock_proc_output(haz_mock_proc *p, uint64_t at_ns, haz_stream stream,
     c->at_ns = at_ns;
     c->stream = stream;
     c->len = len;
+    c->err = err;
     p->n_out++;
     return HAZ_OK;
+}
+
+static int check_chunk(haz_mock_proc *p, uint64_t at_ns, haz_stream stream)
+{
+    haz_ctx *ctx = p->script->ctx;
+
+    if (stream != HAZ_STREAM_STDOUT && stream != HAZ_STREAM_STDERR)
+        return haz__error(ctx, HAZ_EINVAL, "bad output stream %d",
+                          (int)stream);
+    if (at_ns == HAZ_MOCK_NEVER)
+        return haz__error(ctx, HAZ_EINVAL, "output time out of range");
+    return HAZ_OK;
+}
+
+int haz_mock_proc_output(haz_mock_proc *p, uint64_t at_ns, haz_stream stream,
+                         const void *data, size_t len)
+{
+    unsigned char *copy;
+    int rc;
+
+    if (p == NULL)
+        return HAZ_EINVAL;
+    if ((rc = check_chunk(p, at_ns, stream)) != HAZ_OK)
+        return rc;
+    if (len == 0 || data == NULL)
+        return haz__error(p->script->ctx, HAZ_EINVAL, "empty output chunk");
+    copy = haz__malloc(p->script->ctx, len);
+    if (copy == NULL)
+        return HAZ_ENOMEM;
+    memcpy(copy, data, len);
+    return add_chunk(p, at_ns, stream, copy, len, 0);
+}
+
+int haz_mock_proc_read_error(haz_mock_proc *p, uint64_t at_ns,
+                             haz_stream stream, int os_errno)
+{
+    int rc;
+
+    if (p == NULL)
+        return HAZ_EINVAL;
+    if ((rc = check_chunk(p, at_ns, stream)) != HAZ_OK)
+        return rc;
+    if (os_errno <= 0)
+        return haz__error(p->script->ctx, HAZ_EINVAL,
+                          "read error %d: errno must be positive", os_errno);
+    return add_chunk(p, at_ns, stream, NULL, 0, os_errno);
 }
 
 static int set_end(haz_mock_proc *p, uint64_t at_ns, haz_exit_kind kind,

@@ -132,18 +132,36 @@ void haz__mock_trace_spawn(mock_trace *t, uint64_t now,
         put(t, "] unscripted\n");
 }
 
-void haz__mock_trace_spawn_error(mock_trace *t, uint64_t now,
-                                 const char *task, int err, size_t entry)
+/* " errno=NAME" (or its number when it has no name). */
+static void put_errno(mock_trace *t, int err)
 {
     const char *name = haz__mock_errno_name(err);
 
+    if (name != NULL)
+        put(t, " errno=%s", name);
+    else
+        put(t, " errno=%d", err);
+}
+
+void haz__mock_trace_spawn_error(mock_trace *t, uint64_t now,
+                                 const char *task, int err, size_t entry)
+{
     if (t->lost)
         return;
     head(t, now, "spawn-error", task);
-    if (name != NULL)
-        put(t, " errno=%s entry=%zu\n", name, entry);
-    else
-        put(t, " errno=%d entry=%zu\n", err, entry);
+    put_errno(t, err);
+    put(t, " entry=%zu\n", entry);
+}
+
+void haz__mock_trace_read_error(mock_trace *t, uint64_t now,
+                                const char *task, haz_stream stream, int err)
+{
+    if (t->lost)
+        return;
+    head(t, now, "read-error", task);
+    put(t, stream == HAZ_STREAM_STDOUT ? " stdout" : " stderr");
+    put_errno(t, err);
+    put(t, "\n");
 }
 
 void haz__mock_trace_output(mock_trace *t, uint64_t now, const char *task,

@@ -43,6 +43,9 @@ typedef struct mock_child {
     haz_exit_status end;
     size_t n_files;             /* of proc->files; 0 once killed */
     int terminating;            /* a SIGTERM delay is running */
+    unsigned dead;              /* per stream (1 stdout, 2 stderr): a
+                                   scripted read error was delivered, its
+                                   later chunks are lost */
 } mock_child;
 
 /* A group of entries with the same match kind and text (see the top). */
@@ -639,13 +642,24 @@ static int deliver_due(mock_spawner *m, uint64_t now, haz_spawn_event *ev,
         e->child = c->id;
         if (c->next_out < c->n_out) {
             const mock_chunk *k = &c->proc->out[c->next_out++];
+            unsigned bit = k->stream == HAZ_STREAM_STDERR ? 2u : 1u;
 
-            e->type = HAZ_EV_OUTPUT;
+            if (c->dead & bit)
+                continue;       /* no longer read: lost */
             e->stream = k->stream;
-            e->data = k->data;
-            e->len = k->len;
-            haz__mock_trace_output(&m->trace, now, c->task, k->stream,
-                                   k->data, k->len);
+            if (k->err != 0) {
+                c->dead |= bit;
+                e->type = HAZ_EV_STREAM_ERROR;
+                e->os_errno = k->err;
+                haz__mock_trace_read_error(&m->trace, now, c->task,
+                                           k->stream, k->err);
+            } else {
+                e->type = HAZ_EV_OUTPUT;
+                e->data = k->data;
+                e->len = k->len;
+                haz__mock_trace_output(&m->trace, now, c->task, k->stream,
+                                       k->data, k->len);
+            }
         } else {
             if (c->end.kind == HAZ_EXIT_CODE && c->n_files > 0) {
                 rc = create_files(m, c, now);

@@ -181,7 +181,9 @@ int haz__pchild_reap(haz__posix_spawner *ps, haz__pchild *c, uint64_t now);
 int haz__posix_room(const haz__posix_spawner *ps, const haz__batch *b);
 
 /* One read of stream s: 1 when the pipe is empty for now, 0 after an
- * event or EOF (the pipe is then closed), or HAZ_EIO. */
+ * output event, EOF, or a failed read (a HAZ_EV_STREAM_ERROR event); at
+ * EOF and after a failure the pipe is closed.  Takes one event slot of
+ * the batch at most. */
 int haz__pchild_read(haz__posix_spawner *ps, haz__pchild *c, int s,
                      haz__batch *b);
 

@@ -239,9 +239,17 @@ int haz__pchild_read(posix_spawner *ps, pchild *c, int s, batch *b)
     }
     if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
         return 1;
-    if (r == -1)
-        return haz__error_os(ps->base.ctx, HAZ_EIO, errno,
-                             "%s: reading the child's output", c->task);
+    if (r == -1) {
+        /* The stream is lost, not the run (reference-exec.md 3.4 step 3):
+         * say so to the caller and stop reading it, as at its end. */
+        haz_spawn_event *e = &b->ev[(*b->n)++];
+
+        memset(e, 0, sizeof *e);
+        e->type = HAZ_EV_STREAM_ERROR;
+        e->child = c->id;
+        e->stream = s == 0 ? HAZ_STREAM_STDOUT : HAZ_STREAM_STDERR;
+        e->os_errno = errno;
+    }
     haz__pchild_close(c, s);
     return 0;
 }

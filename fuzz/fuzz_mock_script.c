@@ -48,7 +48,11 @@ static void check_entries(const haz_mock_script *s)
         HAZ_FUZZ_CHECK(p->number == i + 1);
         HAZ_FUZZ_CHECK((p->kind == MOCK_MATCH_FIFO) == (p->match == NULL));
         for (k = 0; k < p->n_out; k++) {
-            HAZ_FUZZ_CHECK(p->out[k].len > 0 && p->out[k].data != NULL);
+            /* Output bytes, or a read error (no bytes, an errno). */
+            HAZ_FUZZ_CHECK(p->out[k].err == 0
+                               ? p->out[k].len > 0 && p->out[k].data != NULL
+                               : p->out[k].err > 0 && p->out[k].len == 0 &&
+                                     p->out[k].data == NULL);
             HAZ_FUZZ_CHECK(p->out[k].stream == HAZ_STREAM_STDOUT ||
                            p->out[k].stream == HAZ_STREAM_STDERR);
             HAZ_FUZZ_CHECK(k == 0 || p->out[k - 1].at_ns <= p->out[k].at_ns);
@@ -71,6 +75,7 @@ static void check_entries(const haz_mock_script *s)
 typedef struct kid {
     haz_child id;               /* 0: the spawn failed */
     int exited;
+    unsigned dead;              /* 1 << stream: its read error came */
 } kid;
 
 static kid *find_kid(kid *k, size_t n, haz_child id)
@@ -176,6 +181,12 @@ static char *drive(haz_ctx *ctx, const haz_mock_script *s)
             HAZ_FUZZ_CHECK(c != NULL && c->id != 0 && !c->exited);
             if (ev[k].type == HAZ_EV_OUTPUT) {
                 HAZ_FUZZ_CHECK(ev[k].len > 0 && ev[k].data != NULL);
+                HAZ_FUZZ_CHECK(!(c->dead & (1u << ev[k].stream)));
+            } else if (ev[k].type == HAZ_EV_STREAM_ERROR) {
+                /* At most one per stream, nothing of it after. */
+                HAZ_FUZZ_CHECK(ev[k].os_errno > 0);
+                HAZ_FUZZ_CHECK(!(c->dead & (1u << ev[k].stream)));
+                c->dead |= 1u << ev[k].stream;
             } else {
                 HAZ_FUZZ_CHECK(ev[k].type == HAZ_EV_EXIT);
                 HAZ_FUZZ_CHECK(ev[k].status.kind == HAZ_EXIT_CODE ||

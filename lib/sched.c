@@ -132,6 +132,8 @@ typedef struct stask {
                                 keeps its result, design 2.3) */
     unsigned woke_lk : 1;    /* taken from its lock's wait queue */
     unsigned woke_tag : 1;   /* taken from the wait queue of its wtag */
+    unsigned read_failed : 1; /* a stream could not be read (see
+                                 scold.read_errno) */
 } stask;
 
 /* sched.pend[i] of a task that is no longer waiting (see sched.pend). */
@@ -154,6 +156,8 @@ typedef struct scold {
                                 cache only) */
     haz_buf out;             /* captured streams, for the cache store */
     haz_buf err;
+    int read_errno;          /* with stask.read_failed: the first failed */
+    haz_stream read_stream;  /* read, of this stream */
 } scold;
 
 typedef struct slock {
@@ -1843,6 +1847,24 @@ static void complete(sched *s, size_t i)
     release_soft(s, i);
 }
 
+/* A stream of a running child could not be read: the task will end
+ * ERRORED when its child exits (reference-exec.md 3.4 step 3, see
+ * on_exit_event); the first failure is kept. */
+static void on_stream_error(sched *s, const haz_spawn_event *ev)
+{
+    size_t k = find_running(s, ev->child);
+    stask *t;
+
+    if (k == SIZE_MAX)
+        return;
+    t = &s->t[s->running[k]];
+    if (!t->read_failed) {
+        t->read_failed = 1;
+        cold(s, t)->read_errno = ev->os_errno;
+        cold(s, t)->read_stream = ev->stream;
+    }
+}
+
 /* A child ended: classify it (EXEC-009) and settle the task. */
 static void on_exit_event(sched *s, const haz_spawn_event *ev)
 {
@@ -1886,15 +1908,30 @@ static void on_exit_event(sched *s, const haz_spawn_event *ev)
         release_soft(s, i);
         return;
     }
-    if (ev->status.kind == HAZ_EXIT_NONE) {
+    if (t->read_failed || ev->status.kind == HAZ_EXIT_NONE) {
+        /* Reference-exec.md 3.4 step 3: a stream that could not be read
+         * (CapturedStreamReadFailed; the first failure is named), or a
+         * status that could not be collected (WaitFailed), is an error of
+         * the task, whatever the child did. */
+        const scold *tc = cold(s, t);
         char buf[256];
 
-        (void)snprintf(buf, sizeof(buf), "%s: lost the exit status: %s",
-                       t->info->id, strerror(ev->os_errno));
+        if (t->read_failed)
+            (void)snprintf(buf, sizeof(buf), "%s: reading the child's %s: "
+                           "%s", t->info->id,
+                           tc->read_stream == HAZ_STREAM_STDERR ? "stderr"
+                                                                : "stdout",
+                           strerror(tc->read_errno));
+        else
+            (void)snprintf(buf, sizeof(buf), "%s: lost the exit status: %s",
+                           t->info->id, strerror(ev->os_errno));
         memset(o->stdout_hash, 0, sizeof(o->stdout_hash));
         memset(o->stderr_hash, 0, sizeof(o->stderr_hash));
         o->hash_len = 0;
-        emit_errored(s, i, HAZ_TERR_WAIT, ev->os_errno, buf);
+        if (t->read_failed)
+            emit_errored(s, i, HAZ_TERR_STREAM_READ, tc->read_errno, buf);
+        else
+            emit_errored(s, i, HAZ_TERR_WAIT, ev->os_errno, buf);
         return;
     }
     o->timed_out = t->timed_out;
@@ -2520,6 +2557,8 @@ static int loop(sched *s)
                 on_output(s, &s->ev[e]);
             else if (s->ev[e].type == HAZ_EV_EXIT)
                 on_exit_event(s, &s->ev[e]);
+            else if (s->ev[e].type == HAZ_EV_STREAM_ERROR)
+                on_stream_error(s, &s->ev[e]);
         }
         if (s->fatal != 0)
             return s->fatal;

@@ -7,6 +7,7 @@
 
 #include "../backends/spawn_posix.h"
 #include "pidrec.h"
+#include "testutil.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -79,7 +80,7 @@ int haz_pidrec_groups_gone(void)
     size_t i;
 
     for (i = 0; i < npids; i++)
-        if (!(kill(-(pid_t)pids[i], 0) == -1 && errno == ESRCH)) {
+        if (!haz_test_group_gone(pids[i], 0)) {
             fprintf(stderr, "\n  process group %ld is still there\n",
                     pids[i]);
             return 0;

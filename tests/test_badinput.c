@@ -514,9 +514,19 @@ static void test_b6_e2big(void)
 {
     world w;
     haz_task *t;
-    char *script = big_string('x'), *value = big_string('v');
+    char *script, *value;
     char msg[256];
+    const char *pre = getenv("LD_PRELOAD");
 
+    /* Under valgrind a failing execve takes the child's emulator down
+     * with it ("EXEC FAILED: I can't recover"): the error never comes
+     * back as E2BIG, so the case says so and is left out there. */
+    if (pre != NULL && strstr(pre, "vgpreload") != NULL) {
+        fprintf(stderr, "\n  B6 E2BIG left out under valgrind\n");
+        return;
+    }
+    script = big_string('x');
+    value = big_string('v');
     memcpy(script, ": ", 2);            /* ": xxxx...": a no-op command */
     w_begin(&w);
     open_cache(&w);

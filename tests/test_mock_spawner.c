@@ -200,6 +200,10 @@ static int wait_cap(fx *f, uint64_t deadline, const haz_cancel *cancel,
             snprintf(d, room, "%lu>%s:", (unsigned long)ev[i].child,
                      ev[i].stream == HAZ_STREAM_STDOUT ? "o" : "e");
             put_bytes(f->desc, sizeof f->desc, ev[i].data, ev[i].len);
+        } else if (ev[i].type == HAZ_EV_STREAM_ERROR) {
+            snprintf(d, room, "%lu>%s:errno=%d", (unsigned long)ev[i].child,
+                     ev[i].stream == HAZ_STREAM_STDOUT ? "o" : "e",
+                     ev[i].os_errno);
         } else if (ev[i].status.kind == HAZ_EXIT_CODE) {
             snprintf(d, room, "%lu>exit=%d", (unsigned long)ev[i].child,
                      ev[i].status.code);
@@ -1108,9 +1112,60 @@ static void test_bad_values(void)
     CU_ASSERT_EQUAL(haz_mock_proc_die(p, 0, 128), HAZ_EINVAL);
     CU_ASSERT_EQUAL(haz_mock_proc_on_sigterm(p, HAZ_MOCK_TERM_DELAY, NEVER,
                                              0), HAZ_EINVAL);
+    CU_ASSERT_EQUAL(haz_mock_proc_read_error(p, 0, HAZ_STREAM_STDOUT, 0),
+                    HAZ_EINVAL);
+    CU_ASSERT_STRING_EQUAL(haz_ctx_errmsg(f.ctx),
+                           "read error 0: errno must be positive");
+    CU_ASSERT_EQUAL(haz_mock_proc_read_error(p, 0, (haz_stream)3, EIO),
+                    HAZ_EINVAL);
+    CU_ASSERT_EQUAL(haz_mock_proc_read_error(p, NEVER, HAZ_STREAM_STDERR,
+                                             EIO), HAZ_EINVAL);
+    CU_ASSERT_EQUAL(haz_mock_proc_read_error(NULL, 0, HAZ_STREAM_STDERR,
+                                             EIO), HAZ_EINVAL);
     CU_ASSERT_EQUAL(haz_mock_script_new(NULL, NULL), HAZ_EINVAL);
     CU_ASSERT_EQUAL(haz_mock_script_new(f.ctx, NULL), HAZ_EINVAL);
     haz_mock_script_free(NULL);
+    fx_done(&f);
+}
+
+/* haz_mock_proc_read_error: at its time one HAZ_EV_STREAM_ERROR with the
+ * errno; the later chunks of that stream are never delivered (a second
+ * read error on it neither), the other stream goes on, the exit follows;
+ * the trace has a read-error line. */
+static void test_read_error(void)
+{
+    fx f;
+    haz_mock_proc *p;
+
+    fx_init(&f);
+    p = add(&f, "core:a");
+    CU_ASSERT_EQUAL(haz_mock_proc_output(p, MS(1), HAZ_STREAM_STDOUT, "a", 1),
+                    HAZ_OK);
+    CU_ASSERT_EQUAL(haz_mock_proc_read_error(p, MS(2), HAZ_STREAM_STDOUT, EIO),
+                    HAZ_OK);
+    CU_ASSERT_EQUAL(haz_mock_proc_output(p, MS(3), HAZ_STREAM_STDOUT, "b", 1),
+                    HAZ_OK);
+    CU_ASSERT_EQUAL(haz_mock_proc_read_error(p, MS(3), HAZ_STREAM_STDOUT,
+                                             EBADF), HAZ_OK);
+    CU_ASSERT_EQUAL(haz_mock_proc_output(p, MS(3), HAZ_STREAM_STDERR, "c", 1),
+                    HAZ_OK);
+    CU_ASSERT_EQUAL(haz_mock_proc_exit(p, MS(4), 0), HAZ_OK);
+    CU_ASSERT_EQUAL_FATAL(fx_open(&f, 0, NULL), HAZ_OK);
+    spawn_ok(&f, "core:a", "a", 1);
+    CU_ASSERT_STRING_EQUAL(w(&f, MS(10)), "1>o:a");
+    {
+        char want[64];
+
+        snprintf(want, sizeof want, "1>o:errno=%d", EIO);
+        CU_ASSERT_STRING_EQUAL(w(&f, MS(10)), want);
+    }
+    CU_ASSERT_STRING_EQUAL(w(&f, MS(10)), "1>e:c");
+    CU_ASSERT_STRING_EQUAL(w(&f, MS(10)), "1>exit=0");
+    TRACE_IS(&f, SPAWN_LINE("0.000000000", "core:a", "1", "a", "entry=1")
+             "0.001000000 stdout core:a 1 \"a\"\n"
+             "0.002000000 read-error core:a stdout errno=EIO\n"
+             "0.003000000 stderr core:a 1 \"c\"\n"
+             "0.004000000 exit core:a code=0\n");
     fx_done(&f);
 }
 
@@ -1333,7 +1388,10 @@ static void test_parse_errors(void)
         "exit\n"                                /* 24 */
         "[]\n"                                  /* 25 */
         "stdout .5 \"x\"\n"                     /* 26 */
-        "exit 1 -1\n";                          /* 27 */
+        "exit 1 -1\n"                           /* 27 */
+        "read-error 1 stdin EIO\n"              /* 28 */
+        "read-error 1 stdout\n"                 /* 29 */
+        "read-error 1 stderr 0\n";              /* 30 */
     static const char *const want[] = {
         "t.mock:1: 'stdout' before the first [section] line",
         "t.mock:3: missing output (a quoted string)",
@@ -1362,6 +1420,9 @@ static void test_parse_errors(void)
         "sh:SCRIPT",
         "t.mock:26: bad time '.5': expected seconds such as 2 or 0.25",
         "t.mock:27: bad exit code '-1': expected 0 to 255",
+        "t.mock:28: unknown stream 'stdin' (stdout or stderr)",
+        "t.mock:29: missing errno",
+        "t.mock:30: bad errno '0': expected 1 to 4095",
     };
     static const haz_diag_kind kinds[] = {
         HAZ_DIAG_SYNTAX, HAZ_DIAG_SYNTAX, HAZ_DIAG_BAD_VALUE,
@@ -1388,7 +1449,7 @@ static void test_parse_errors(void)
             CU_ASSERT_EQUAL(g->kind, kinds[i]);
     }
     CU_ASSERT_STRING_EQUAL(haz_ctx_errmsg(f.ctx),
-                           "t.mock: 25 errors in mock script");
+                           "t.mock: 28 errors in mock script");
 
     /* Nothing was added; errors without a diags list; NUL bytes. */
     CU_ASSERT_EQUAL(haz_mock_script_parse(f.script, NULL, "[a:b]\nexit x 0",
@@ -1417,6 +1478,7 @@ static void test_parse_fuzz(void)
     static const char *const pieces[] = {
         "[", "]", "[*]\n", "[core:a]\n", "[argv:", "[sh:", "stdout ",
         "stderr ", "exit ", "die ", "hang", "spawn-error ", "sigterm ",
+        "read-error ", "stdout ", "EIO ",
         "file ", "ignore", "delay ", "0.5 ", "1 ", "99999999999999999999 ",
         "0.", ".", "\"", "\\", "\\x", "\\0", "\\777", "\"abc\" ", "SIGTERM ",
         "ENOENT ", "\n", "\r\n", "\t", " ", "#", "\0", "\xff", "a/../b ",
@@ -1657,6 +1719,7 @@ static CU_TestInfo event_tests[] = {
     {"max children", test_max_children},
     {"files", test_files},
     {"bad values", test_bad_values},
+    {"read error: an event, then the stream is lost", test_read_error},
     CU_TEST_INFO_NULL
 };
 

@@ -1031,6 +1031,58 @@ static void test_spawn_error(void)
     fx_done(&f);
 }
 
+/* Reference-exec.md 3.4 step 3 (CapturedStreamReadFailed): a stream that
+ * cannot be read is lost from the failure on (the mock drops its later
+ * chunks; the other stream goes on), the child is left to exit, and the
+ * task then ends ERRORED stream-read with the errno and the stream named,
+ * whatever its exit status; its hard descendants are skipped
+ * upstream-errored, the rest runs; nothing is stored; exit code 1. */
+static void test_stream_read_error(void)
+{
+    fx f;
+    const haz_task_outcome *o;
+
+    fx_init(&f,
+            "[task a:gen]\nrun = gen\n"
+            "[task a:build]\nrun = b\ndeps = a:gen\n"
+            "[task x:ok]\nrun = ok\n",
+            "[a:gen]\nstdout 1 \"one\\n\"\nread-error 2 stdout EIO\n"
+            "stdout 3 \"lost\\n\"\nstderr 3 \"kept\\n\"\n"
+            "read-error 4 stderr EBADF\nexit 5 0\n", 0);
+    CU_ASSERT_EQUAL(fx_run(&f), HAZ_OK);
+    ASSERT_TEXT(obs_text(&f),
+                "started a:gen\n"
+                "started x:ok\n"
+                "finished x:ok fresh succeeded exit=0\n"
+                "stdout a:gen 4 one\\n\n"
+                "stderr a:gen 5 kept\\n\n"
+                "errored a:gen stream-read: a:gen: reading the child's "
+                "stdout: Input/output error\n"
+                "skipped a:build upstream-errored a:gen\n");
+    ASSERT_TEXT(mock_text(&f),
+                "0.000000000 spawn a:gen child=1 argv=[/bin/sh,-c,gen] "
+                "cwd=/ws env=[PATH=/usr/bin] entry=1\n"
+                "0.000000000 spawn x:ok child=2 argv=[/bin/sh,-c,ok] cwd=/ws "
+                "env=[PATH=/usr/bin] unscripted\n"
+                "0.000000000 exit x:ok code=0\n"
+                "1.000000000 stdout a:gen 4 \"one\\n\"\n"
+                "2.000000000 read-error a:gen stdout errno=EIO\n"
+                "3.000000000 stderr a:gen 5 \"kept\\n\"\n"
+                "4.000000000 read-error a:gen stderr errno=EBADF\n"
+                "5.000000000 exit a:gen code=0\n");
+    o = oc(&f, "a:gen");
+    if (o != NULL) {
+        CU_ASSERT_EQUAL(o->kind, HAZ_OUTCOME_ERRORED);
+        CU_ASSERT_EQUAL(o->error, HAZ_TERR_STREAM_READ);
+        CU_ASSERT_EQUAL(o->os_errno, EIO);
+        CU_ASSERT_EQUAL(o->status.kind, HAZ_EXIT_CODE);
+        CU_ASSERT_EQUAL(o->hash_len, 0);
+    }
+    assert_skipped(&f, "a:build", HAZ_SKIP_UPSTREAM_ERRORED, "a:gen");
+    CU_ASSERT_EQUAL(exit_code(&f), 1);
+    fx_done(&f);
+}
+
 /* X7: a writer whose spawn fails gives its key back: the reader parked
  * behind its waiter registration runs at once (no task left undecided). */
 static void test_spawn_error_releases_mutex(void)
@@ -2135,6 +2187,8 @@ static CU_TestInfo mutex_tests[] = {
 
 static CU_TestInfo spawn_tests[] = {
     {"spawn error cascades upstream-errored (design 2.7)", test_spawn_error},
+    {"stream read error: task errored, child left to exit (ref 3.4 step 3)",
+     test_stream_read_error},
     {"spawn error releases the mutex", test_spawn_error_releases_mutex},
     CU_TEST_INFO_NULL
 };

@@ -75,6 +75,8 @@ typedef struct krec {
     int exited, late;           /* late: output after the exit */
     haz_exit_status st;
     int os_errno;
+    int read_err[3];            /* per stream (1 stdout, 2 stderr): the
+                                   errno of its HAZ_EV_STREAM_ERROR */
 } krec;
 
 typedef struct fx {
@@ -172,6 +174,12 @@ static void fx_end(fx *f)
     haz_clock_close(f->clk);
     haz_ctx_free(f->ctx);
     CU_ASSERT_EQUAL(f->tm.live, 0);
+    /* INV-ZOMBIE: the test process has no child left (checked first: the
+     * group check below reaps what it finds). */
+    p = waitpid(-1, &st, WNOHANG);
+    CU_ASSERT(p == -1 && errno == ECHILD);
+    while (p > 0)
+        p = waitpid(-1, &st, WNOHANG);
     for (i = 0; i < f->nk; i++) {
         krec *k = &f->k[i];
 
@@ -179,17 +187,14 @@ static void fx_end(fx *f)
         free(k->err);
         if (k->pid <= 0)
             continue;
-        /* INV-GROUP: the group is gone once the leader is reaped. */
-        if (kill(-(pid_t)k->pid, 0) == 0 || errno != ESRCH) {
+        /* INV-GROUP: the group is gone once the leader is reaped (as
+         * the subreaper, asked through waitpid: the leader's number may
+         * already be another group's on a busy machine). */
+        if (!haz_test_group_gone(k->pid, subreaper)) {
             CU_FAIL("a process group of the test is still there");
             reap_group(k->pid, 1);
         }
     }
-    /* INV-ZOMBIE: the test process has no child left. */
-    p = waitpid(-1, &st, WNOHANG);
-    CU_ASSERT(p == -1 && errno == ECHILD);
-    while (p > 0)
-        p = waitpid(-1, &st, WNOHANG);
     /* INV-FD. */
     fd_snapshot(after);
     for (fd = 0; fd < FDMAX; fd++)
@@ -309,8 +314,17 @@ static int pump(fx *f, uint64_t deadline, const haz_cancel *cancel,
         krec *k = rec_of(f, e->child);
 
         CU_ASSERT_PTR_NOT_NULL_FATAL(k);
-        if (e->type == HAZ_EV_OUTPUT) {
+        if (e->type == HAZ_EV_STREAM_ERROR) {
+            /* Before the exit, at most one per stream. */
+            CU_ASSERT_FALSE(k->exited);
+            CU_ASSERT_FATAL(e->stream == HAZ_STREAM_STDOUT ||
+                            e->stream == HAZ_STREAM_STDERR);
+            CU_ASSERT_EQUAL(k->read_err[e->stream], 0);
+            CU_ASSERT(e->os_errno > 0);
+            k->read_err[e->stream] = e->os_errno;
+        } else if (e->type == HAZ_EV_OUTPUT) {
             CU_ASSERT(e->len > 0);
+            CU_ASSERT_EQUAL(k->read_err[e->stream], 0);
             if (k->exited)
                 k->late = 1;
             if (e->stream == HAZ_STREAM_STDOUT)
@@ -2096,6 +2110,48 @@ static void test_injected_eintr(void)
     fx_end(&f);
 }
 
+static ssize_t read_eio_first(int fd, void *buf, size_t n)
+{
+    if (++calls == 1) {
+        errno = EIO;
+        return -1;
+    }
+    return ((read_fn)haz__posix_syscall_default("read"))(fd, buf, n);
+}
+
+/* Reference-exec.md 3.4 step 3: a failed read of a child's output is an
+ * event of that child (HAZ_EV_STREAM_ERROR with the errno), not an error
+ * of wait(); the stream is no longer read, the other one is, the child is
+ * not signalled and its exit follows; no descriptor is left.  The child
+ * writes stdout first, so the first read of wait() (the one that fails)
+ * is of stdout. */
+static void test_read_error_event(void)
+{
+    haz_child c;
+    fx f;
+
+    POSIX_ONLY();
+    fx_begin(&f);
+    CU_ASSERT_EQUAL_FATAL(fx_open(&f, NULL), HAZ_OK);
+    CU_ASSERT_EQUAL_FATAL(spawn_sh(&f, "t:r", "echo out; echo err >&2; "
+                                   "exit 3", &c), HAZ_OK);
+    /* From here on (the fork path reads its exec report in spawn). */
+    calls = 0;
+    SEAM("read", read_eio_first);
+    if (wait_exit(&f, c)) {
+        krec *k = rec_of(&f, c);
+
+        assert_code(&f, c, 3);
+        CU_ASSERT_EQUAL(k->read_err[HAZ_STREAM_STDOUT], EIO);
+        CU_ASSERT_EQUAL(k->read_err[HAZ_STREAM_STDERR], 0);
+        CU_ASSERT_EQUAL(k->nout, 0);
+        CU_ASSERT_EQUAL(k->nerr, 4);
+        CU_ASSERT(k->err != NULL && memcmp(k->err, "err\n", 4) == 0);
+    }
+    SEAM("read", NULL);
+    fx_end(&f);
+}
+
 static void test_open_refuses_mock_clock(void)
 {
     haz_spawner_config cfg;
@@ -2507,6 +2563,8 @@ static CU_TestInfo posix_tests[] = {
     {"P13b wait after EOF adapts", test_eof_adaptive},
     {"P13b no pidfd: every yield", test_eof_no_pidfd_yields},
     {"injected EINTR", test_injected_eintr},
+    {"read error: an event of the child (ref 3.4 step 3)",
+     test_read_error_event},
     {"open refuses a mock clock", test_open_refuses_mock_clock},
     {"allocation failures", test_oom_sweep},
     {"fast path: the rule", test_fast_rule},

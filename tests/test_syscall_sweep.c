@@ -888,43 +888,6 @@ static void check_outcome(run_st *s, size_t i, int exact)
     free(line);
 }
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec;
-}
-
-/* 1 when process group pgid is gone, reaping what is left of it (we are
- * its subreaper on Linux); the clock only bounds the wait (10 s).  As the
- * subreaper, every process left in the group is our child (its parent
- * died, or is our child in the group), so ECHILD from waitpid(-pgid) says
- * the group is gone; kill(-pgid, 0) could not, once the leader was reaped
- * during the run: its number may be reused by an unrelated group (pid_max
- * can be as low as 32768 on a busy machine). */
-static int group_gone(pid_t pgid)
-{
-    uint64_t end = mono_ns() + UINT64_C(10000000000);
-    struct timespec ms = {0, 1000000L};
-    pid_t r;
-    int st;
-
-    for (;;) {
-        if (subreaper) {
-            while ((r = waitpid(-pgid, &st, WNOHANG)) > 0)
-                ;
-            if (r == -1 && errno == ECHILD)
-                return 1;
-        } else if (kill(-pgid, 0) == -1 && errno == ESRCH) {
-            return 1;
-        }
-        if (mono_ns() > end)
-            return 0;
-        (void)nanosleep(&ms, NULL);
-    }
-}
-
 /* Install (on) or remove the recorders of posix_spawn and fork. */
 static void record_spawns(int on)
 {
@@ -949,7 +912,7 @@ static uint64_t check_invariants(run_st *s, int fds)
     /* A group still there after the run holds grandchildren: killed with
      * the group, they come back to us (the subreaper) to be reaped. */
     for (i = 0; i < n_spawned; i++)
-        if (!group_gone(spawned[i])) {
+        if (!haz_test_group_gone((long)spawned[i], subreaper)) {
             note("a process group is left");
             CU_FAIL("a process group is left");
         }

@@ -14,7 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------------------
@@ -291,4 +294,24 @@ long haz_test_read_fd(int fd, void *buf, size_t cap)
         got += (size_t)r;
     }
     return (long)got;
+}
+
+int haz_test_group_gone(long pgid, int subreaper)
+{
+    struct timespec ms = {0, 1000000L};
+    pid_t r;
+    int st, i;
+
+    for (i = 0; i < 10000; i++) {
+        if (subreaper) {
+            while ((r = waitpid(-(pid_t)pgid, &st, WNOHANG)) > 0)
+                ;
+            if (r == -1 && errno == ECHILD)
+                return 1;
+        } else if (kill(-(pid_t)pgid, 0) == -1 && errno == ESRCH) {
+            return 1;
+        }
+        (void)nanosleep(&ms, NULL);
+    }
+    return 0;
 }

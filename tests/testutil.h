@@ -123,4 +123,17 @@ int haz_test_write_file(const char *path, const void *data, size_t n);
  */
 long haz_test_read_fd(int fd, void *buf, size_t cap);
 
+/*
+ * haz_test_group_gone: 1 once process group pgid has no process left, 0
+ * when one is still there after about 10 s (polled every millisecond).
+ * With `subreaper` set the caller is a child subreaper (Linux prctl
+ * PR_SET_CHILD_SUBREAPER), so every process left in the group is its
+ * child: those that ended are reaped here, and ECHILD from waitpid(-pgid)
+ * says the group is gone.  kill(-pgid, 0) cannot say it once the leader
+ * was reaped, since its number may have been reused by an unrelated group
+ * (as happens on a busy machine); without `subreaper` it is the only
+ * test.
+ */
+int haz_test_group_gone(long pgid, int subreaper);
+
 #endif /* HAZ_TESTUTIL_H */

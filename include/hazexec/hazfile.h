@@ -9,8 +9,10 @@
  *
  * Loading parses the text, builds a haz_graph from it and validates the
  * graph, collecting every problem (syntax and graph alike) as diagnostics
- * that read "FILE:LINE: message", in line order.  The graph is validated
- * only when the text itself has no error, and reading stops after 1000
+ * that read "FILE:LINE: message".  The text's own problems come in line
+ * order; the graph is validated only when the text has none, and its
+ * problems then come in the order validation finds them (each still
+ * naming the line of the item at fault).  Reading stops after 1000
  * errors.  Any byte sequence is accepted as input:
  * NUL bytes, invalid UTF-8, overlong lines, CR/LF line ends are reported or
  * handled, never crash the parser.

@@ -57,18 +57,24 @@ typedef struct haz_spawn_plan {
 
 typedef enum haz_spawn_event_type {
     HAZ_EV_OUTPUT = 1,   /* `len` bytes of `stream` at `data` */
-    HAZ_EV_EXIT = 2      /* the child ended with `status`; the id retires */
+    HAZ_EV_EXIT = 2,     /* the child ended with `status`; the id retires */
+    HAZ_EV_STREAM_ERROR = 3  /* reading `stream` failed with `os_errno`:
+                                the spawner stopped reading it, so what the
+                                child writes there from now on is lost; the
+                                child is not signalled, its EXIT follows
+                                (at most one per stream) */
 } haz_spawn_event_type;
 
 typedef struct haz_spawn_event {
     haz_spawn_event_type type;
     haz_child child;
-    haz_stream stream;          /* OUTPUT */
+    haz_stream stream;          /* OUTPUT, STREAM_ERROR */
     const void *data;           /* OUTPUT: valid until the next wait() */
     size_t len;
     haz_exit_status status;     /* EXIT */
     int os_errno;               /* EXIT: non-zero when the status could not
-                                   be collected (then status.kind is NONE) */
+                                   be collected (then status.kind is NONE);
+                                   STREAM_ERROR: why the read failed */
 } haz_spawn_event;
 
 /* wait() result flags. */
@@ -195,6 +201,11 @@ HAZ_API int haz_mock_proc_output(haz_mock_proc *p, uint64_t at_ns,
 HAZ_API int haz_mock_proc_exit(haz_mock_proc *p, uint64_t at_ns, int code);
 HAZ_API int haz_mock_proc_die(haz_mock_proc *p, uint64_t at_ns, int signo);
 HAZ_API int haz_mock_proc_spawn_error(haz_mock_proc *p, int os_errno);
+/* Reading `stream` fails at at_ns with os_errno (> 0): the spawner reports
+ * HAZ_EV_STREAM_ERROR then, and the entry's later output on that stream is
+ * lost (never delivered). */
+HAZ_API int haz_mock_proc_read_error(haz_mock_proc *p, uint64_t at_ns,
+                                     haz_stream stream, int os_errno);
 HAZ_API int haz_mock_proc_on_sigterm(haz_mock_proc *p, haz_mock_term how,
                                      uint64_t delay_ns, int code);
 HAZ_API int haz_mock_proc_create_file(haz_mock_proc *p, const char *path,
