@@ -26,6 +26,46 @@ int haz__obs_new(haz_ctx *ctx, haz__obs_kind kind, haz_observer_obj **out)
     return HAZ_OK;
 }
 
+int haz__obs_args(haz_ctx *ctx, const char *what, haz_observer_obj **obj,
+                  haz_observer *out)
+{
+    if (obj != NULL)
+        *obj = NULL;
+    if (out != NULL) {
+        out->methods = NULL;
+        out->ud = NULL;
+    }
+    if (ctx == NULL)
+        return HAZ_EINVAL;
+    if (obj == NULL || out == NULL)
+        return haz__error(ctx, HAZ_EINVAL, "%s observer: NULL argument", what);
+    return HAZ_OK;
+}
+
+int haz__obs_new_fds(haz_ctx *ctx, haz__obs_kind kind, const char *what,
+                     const haz_observer_methods *methods, int out_fd,
+                     int err_fd, haz_observer_obj **obj, haz_observer *out)
+{
+    haz_observer_obj *o;
+    int rc = haz__obs_args(ctx, what, obj, out);
+
+    if (rc != HAZ_OK)
+        return rc;
+    if (out_fd < 0 || err_fd < 0)
+        return haz__error(ctx, HAZ_EINVAL,
+                          "%s observer: bad descriptor (%d, %d)", what,
+                          out_fd, err_fd);
+    rc = haz__obs_new(ctx, kind, &o);
+    if (rc != HAZ_OK)
+        return rc;
+    o->out_fd = out_fd;
+    o->err_fd = err_fd;
+    *obj = o;
+    out->methods = methods;
+    out->ud = o;
+    return HAZ_OK;
+}
+
 haz__obs_task *haz__obs_task_get(haz_observer_obj *o, size_t index)
 {
     return index < o->n_tasks ? o->tasks[index] : NULL;

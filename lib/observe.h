@@ -52,6 +52,18 @@ struct haz_observer_obj {
 
 /* lib/observe.c */
 int haz__obs_new(haz_ctx *ctx, haz__obs_kind kind, haz_observer_obj **out);
+/* What every public constructor checks first: clears *obj and *out (each
+ * when not NULL); HAZ_EINVAL when ctx, obj or out is NULL (the message
+ * begins with `what`), else 0. */
+int haz__obs_args(haz_ctx *ctx, const char *what, haz_observer_obj **obj,
+                  haz_observer *out);
+/* The public constructor of an observer writing to two descriptors (live,
+ * buffered): checks the arguments (messages begin with `what`), creates
+ * the object and fills *obj and *out (both cleared first when not NULL).
+ * Returns 0, HAZ_EINVAL or HAZ_ENOMEM. */
+int haz__obs_new_fds(haz_ctx *ctx, haz__obs_kind kind, const char *what,
+                     const haz_observer_methods *methods, int out_fd,
+                     int err_fd, haz_observer_obj **obj, haz_observer *out);
 haz__obs_task *haz__obs_task_get(haz_observer_obj *o, size_t index);
 haz__obs_task *haz__obs_task_make(haz_observer_obj *o, size_t index);
 void haz__obs_task_drop(haz_observer_obj *o, size_t index);

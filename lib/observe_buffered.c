@@ -75,32 +75,8 @@ static const haz_observer_methods buffered_methods = {
 int haz_observer_buffered_new(haz_ctx *ctx, int out_fd, int err_fd,
                               haz_observer_obj **obj, haz_observer *out)
 {
-    haz_observer_obj *o;
-    int rc;
-
-    if (obj != NULL)
-        *obj = NULL;
-    if (out != NULL) {
-        out->methods = NULL;
-        out->ud = NULL;
-    }
-    if (ctx == NULL)
-        return HAZ_EINVAL;
-    if (obj == NULL || out == NULL)
-        return haz__error(ctx, HAZ_EINVAL, "buffered observer: NULL argument");
-    if (out_fd < 0 || err_fd < 0)
-        return haz__error(ctx, HAZ_EINVAL,
-                          "buffered observer: bad descriptor (%d, %d)",
-                          out_fd, err_fd);
-    rc = haz__obs_new(ctx, HAZ__OBS_BUFFERED, &o);
-    if (rc != HAZ_OK)
-        return rc;
-    o->out_fd = out_fd;
-    o->err_fd = err_fd;
-    *obj = o;
-    out->methods = &buffered_methods;
-    out->ud = o;
-    return HAZ_OK;
+    return haz__obs_new_fds(ctx, HAZ__OBS_BUFFERED, "buffered",
+                            &buffered_methods, out_fd, err_fd, obj, out);
 }
 
 /* haz_observer_free: write the blocks of tasks that never ended, in task

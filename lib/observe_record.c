@@ -320,19 +320,10 @@ int haz_observer_recording_new(haz_ctx *ctx, const haz_observer *chain,
                                haz_observer_obj **obj, haz_observer *out)
 {
     haz_observer_obj *o;
-    int rc;
+    int rc = haz__obs_args(ctx, "recording", obj, out);
 
-    if (obj != NULL)
-        *obj = NULL;
-    if (out != NULL) {
-        out->methods = NULL;
-        out->ud = NULL;
-    }
-    if (ctx == NULL)
-        return HAZ_EINVAL;
-    if (obj == NULL || out == NULL)
-        return haz__error(ctx, HAZ_EINVAL,
-                          "recording observer: NULL argument");
+    if (rc != HAZ_OK)
+        return rc;
     if (chain != NULL && (chain->methods == NULL ||
                           chain->methods->version < 1))
         return haz__error(ctx, HAZ_EINVAL,

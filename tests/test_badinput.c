@@ -200,16 +200,11 @@ static int w_run(world *w, unsigned jobs)
 
 static const haz_task_outcome *outcome(world *w, const char *id)
 {
-    size_t i, n = haz_run_result_count(w->res);
+    const haz_task_outcome *o = haz_test_outcome(w->res, id);
 
-    for (i = 0; i < n; i++) {
-        const haz_task_outcome *o = haz_run_result_get(w->res, i);
-
-        if (strcmp(o->task.id, id) == 0)
-            return o;
-    }
-    CU_FAIL_FATAL("no outcome for the task");
-    return NULL;
+    if (o == NULL)
+        CU_FAIL_FATAL("no outcome for the task");
+    return o;
 }
 
 static int exists(const char *dir, const char *name)

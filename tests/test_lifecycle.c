@@ -371,17 +371,13 @@ static int lc_run(lc *l, unsigned jobs, uint64_t grace)
 static const haz_task_outcome *outcome(lc *l, const char *name)
 {
     char id[256];
-    size_t i, n = haz_run_result_count(l->res);
+    const haz_task_outcome *o;
 
     snprintf(id, sizeof id, "p:%s", name);
-    for (i = 0; i < n; i++) {
-        const haz_task_outcome *o = haz_run_result_get(l->res, i);
-
-        if (strcmp(o->task.id, id) == 0)
-            return o;
-    }
-    CU_FAIL_FATAL("no outcome for the task");
-    return NULL;
+    o = haz_test_outcome(l->res, id);
+    if (o == NULL)
+        CU_FAIL_FATAL("no outcome for the task");
+    return o;
 }
 
 static trec *rec(lc *l, const char *name)

@@ -644,24 +644,9 @@ static void fx_done(fx *f)
 /* `text` with the workspace directory written "/WS". */
 static const char *norm(fx *f, const char *text)
 {
-    size_t wl = strlen(f->ws), n = 0;
-    const char *p;
-
     free(f->norm);
-    f->norm = malloc(strlen(text) + 1);
-    if (f->norm == NULL)
-        return "";
-    for (p = text; *p != '\0';) {
-        if (strncmp(p, f->ws, wl) == 0) {
-            memcpy(f->norm + n, "/WS", 3);
-            n += 3;
-            p += wl;
-        } else {
-            f->norm[n++] = *p++;
-        }
-    }
-    f->norm[n] = '\0';
-    return f->norm;
+    f->norm = haz_test_replace(text, f->ws, "/WS");
+    return f->norm != NULL ? f->norm : "";
 }
 
 static const char *obs_text(fx *f)
@@ -676,28 +661,15 @@ static const char *mock_text(fx *f)
     return norm(f, t != NULL ? t : "(no trace)");
 }
 
-#define ASSERT_TEXT(actual, expected)                                      \
-    do {                                                                   \
-        const char *a_ = (actual), *e_ = (expected);                      \
-        if (strcmp(a_, e_) != 0)                                           \
-            fprintf(stderr, "\n%s:%d: text mismatch\n--- expected\n%s"     \
-                    "--- actual\n%s---\n", __FILE__, __LINE__, e_, a_);    \
-        CU_ASSERT_STRING_EQUAL(a_, e_);                                    \
-    } while (0)
+#define ASSERT_TEXT(a, e) HAZ_TEST_ASSERT_TEXT(a, e)
 
 static const haz_task_outcome *oc(fx *f, const char *id)
 {
-    size_t i;
+    const haz_task_outcome *o = haz_test_outcome(f->r, id);
 
-    for (i = 0; f->r != NULL && i < haz_run_result_count(f->r); i++) {
-        const haz_task_outcome *o = haz_run_result_get(f->r, i);
-
-        if (strcmp(o->task.id, id) == 0)
-            return o;
-    }
-    fprintf(stderr, "\n  no outcome for %s\n", id);
-    CU_FAIL_FATAL("no outcome for the task");
-    return NULL;
+    if (o == NULL)
+        CU_FAIL_FATAL("no outcome for the task");
+    return o;
 }
 
 static int exit_code(fx *f)

@@ -200,26 +200,9 @@ static void fx_done(fx *f)
 /* `text` with every occurrence of the workspace directory written "/WS". */
 static const char *norm(fx *f, const char *text)
 {
-    size_t wl = strlen(f->ws), n = 0;
-    const char *p;
-    char *o;
-
     free(f->norm);
-    f->norm = malloc(strlen(text) + 1);
-    if (f->norm == NULL)
-        return "";
-    o = f->norm;
-    for (p = text; *p != '\0';) {
-        if (f->have_ws && strncmp(p, f->ws, wl) == 0) {
-            memcpy(o + n, "/WS", 3);
-            n += 3;
-            p += wl;
-        } else {
-            o[n++] = *p++;
-        }
-    }
-    o[n] = '\0';
-    return f->norm;
+    f->norm = haz_test_replace(text, f->have_ws ? f->ws : NULL, "/WS");
+    return f->norm != NULL ? f->norm : "";
 }
 
 static const char *obs_text(fx *f)
@@ -234,30 +217,16 @@ static const char *mock_text(fx *f)
     return norm(f, t != NULL ? t : "(no trace)");
 }
 
-/* Compare whole texts; on a mismatch print both. */
-#define ASSERT_TEXT(actual, expected)                                      \
-    do {                                                                   \
-        const char *a_ = (actual), *e_ = (expected);                      \
-        if (strcmp(a_, e_) != 0)                                           \
-            fprintf(stderr, "\n%s:%d: text mismatch\n--- expected\n%s"     \
-                    "--- actual\n%s---\n", __FILE__, __LINE__, e_, a_);    \
-        CU_ASSERT_STRING_EQUAL(a_, e_);                                    \
-    } while (0)
+#define ASSERT_TEXT(a, e) HAZ_TEST_ASSERT_TEXT(a, e)
 
 /* The outcome of task `id`, or NULL (a test failure). */
 static const haz_task_outcome *oc(fx *f, const char *id)
 {
-    size_t i;
+    const haz_task_outcome *o = haz_test_outcome(f->r, id);
 
-    for (i = 0; f->r != NULL && i < haz_run_result_count(f->r); i++) {
-        const haz_task_outcome *o = haz_run_result_get(f->r, i);
-
-        if (strcmp(o->task.id, id) == 0)
-            return o;
-    }
-    CU_FAIL("no outcome for the task");
-    fprintf(stderr, "no outcome for %s\n", id);
-    return NULL;
+    if (o == NULL)
+        CU_FAIL("no outcome for the task");
+    return o;
 }
 
 static int upstream_is(const haz_task_outcome *o, const char *id)

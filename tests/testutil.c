@@ -315,3 +315,43 @@ int haz_test_group_gone(long pgid, int subreaper)
     }
     return 0;
 }
+
+char *haz_test_replace(const char *text, const char *from, const char *to)
+{
+    size_t fl = from != NULL ? strlen(from) : 0, tl = strlen(to), n = 0;
+    const char *p;
+    char *out, *o;
+
+    if (fl > 0)
+        for (p = strstr(text, from); p != NULL; p = strstr(p + fl, from))
+            n++;
+    out = malloc(strlen(text) + n * (tl > fl ? tl - fl : 0) + 1);
+    if (out == NULL)
+        return NULL;
+    for (o = out, p = text; *p != '\0';) {
+        if (fl > 0 && strncmp(p, from, fl) == 0) {
+            memcpy(o, to, tl);
+            o += tl;
+            p += fl;
+        } else {
+            *o++ = *p++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+const haz_task_outcome *haz_test_outcome(const haz_run_result *r,
+                                         const char *id)
+{
+    size_t i, n = r != NULL ? haz_run_result_count(r) : 0;
+
+    for (i = 0; i < n; i++) {
+        const haz_task_outcome *o = haz_run_result_get(r, i);
+
+        if (o != NULL && o->task.id != NULL && strcmp(o->task.id, id) == 0)
+            return o;
+    }
+    fprintf(stderr, "\n  no outcome for %s\n", id);
+    return NULL;
+}

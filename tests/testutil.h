@@ -25,6 +25,8 @@
 #define HAZ_TESTUTIL_H
 
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 #include <CUnit/CUnit.h>
 #include <CUnit/Basic.h>
@@ -135,5 +137,31 @@ long haz_test_read_fd(int fd, void *buf, size_t cap);
  * test.
  */
 int haz_test_group_gone(long pgid, int subreaper);
+
+/*
+ * haz_test_replace: a copy of `text` with every occurrence of `from`
+ * written `to` (none when `from` is NULL or empty), malloc'd: the caller
+ * frees it.  NULL when out of memory.  Tests write a scratch directory as
+ * "/WS" so that expected traces are fixed texts.
+ */
+char *haz_test_replace(const char *text, const char *from, const char *to);
+
+/*
+ * haz_test_outcome: the outcome of the task with id `id` ("project:task")
+ * in r, or NULL (after a line on stderr naming it) when r is NULL or has
+ * none: the caller fails the test, fatally or not.
+ */
+const haz_task_outcome *haz_test_outcome(const haz_run_result *r,
+                                         const char *id);
+
+/* Compare two whole texts; on a mismatch print both, with the line. */
+#define HAZ_TEST_ASSERT_TEXT(actual, expected)                             \
+    do {                                                                   \
+        const char *a_ = (actual), *e_ = (expected);                      \
+        if (strcmp(a_, e_) != 0)                                           \
+            fprintf(stderr, "\n%s:%d: text mismatch\n--- expected\n%s"     \
+                    "--- actual\n%s---\n", __FILE__, __LINE__, e_, a_);    \
+        CU_ASSERT_STRING_EQUAL(a_, e_);                                    \
+    } while (0)
 
 #endif /* HAZ_TESTUTIL_H */
