@@ -57,6 +57,26 @@
  * ---------------------------------------------------------------------- */
 typedef void (*haz__posix_syscall_fn)(void);
 
+/* The real type of each entry, for replacements and pass-through calls
+ * (sched_yield's entry takes the spawner's clock, see above). */
+typedef int (*haz__px_pipe_fn)(int *);
+typedef int (*haz__px_fcntl_fn)(int, int, int);
+typedef pid_t (*haz__px_fork_fn)(void);
+typedef int (*haz__px_execve_fn)(const char *, char *const *, char *const *);
+typedef pid_t (*haz__px_waitpid_fn)(pid_t, int *, int);
+typedef int (*haz__px_select_fn)(int, fd_set *, fd_set *, fd_set *,
+                                 struct timeval *);
+typedef int (*haz__px_kill_fn)(pid_t, int);
+typedef ssize_t (*haz__px_read_fn)(int, void *, size_t);
+typedef int (*haz__px_pidfd_open_fn)(pid_t, unsigned);
+typedef int (*haz__px_sched_yield_fn)(haz_clock *);
+#ifdef HAZ_POSIX_HAVE_SPAWN
+typedef int (*haz__px_posix_spawn_fn)(pid_t *, const char *,
+                                      const posix_spawn_file_actions_t *,
+                                      const posix_spawnattr_t *,
+                                      char *const *, char *const *);
+#endif
+
 /* haz__posix_syscall_set: route `name` to fn (cast from its real type);
  * NULL restores the default.  Returns 0, or -1 for an unknown name. */
 int haz__posix_syscall_set(const char *name, haz__posix_syscall_fn fn);
@@ -64,6 +84,11 @@ int haz__posix_syscall_set(const char *name, haz__posix_syscall_fn fn);
 /* haz__posix_syscall_default: the default of `name` (NULL if unknown or
  * not built), so that a replacement can pass calls through. */
 haz__posix_syscall_fn haz__posix_syscall_default(const char *name);
+
+/* The default of entry NAME (an identifier) with its real type:
+ * HAZ__PX_DEFAULT(fork)() is fork(). */
+#define HAZ__PX_DEFAULT(NAME)                                               \
+    ((haz__px_##NAME##_fn)haz__posix_syscall_default(#NAME))
 
 /* The calls themselves, through the table. */
 int haz__sys_pipe(int fds[2]);

@@ -40,24 +40,6 @@
 #define PIDFD_SYSCALL 1
 #endif
 
-typedef int (*pipe_fn)(int *);
-typedef int (*fcntl_fn)(int, int, int);
-typedef pid_t (*fork_fn)(void);
-typedef int (*execve_fn)(const char *, char *const *, char *const *);
-typedef pid_t (*waitpid_fn)(pid_t, int *, int);
-typedef int (*select_fn)(int, fd_set *, fd_set *, fd_set *,
-                         struct timeval *);
-typedef int (*kill_fn)(pid_t, int);
-typedef ssize_t (*read_fn)(int, void *, size_t);
-typedef int (*pidfd_open_fn)(pid_t, unsigned);
-typedef int (*sched_yield_fn)(haz_clock *);
-#ifdef HAZ_POSIX_HAVE_SPAWN
-typedef int (*spawn_fn)(pid_t *, const char *,
-                        const posix_spawn_file_actions_t *,
-                        const posix_spawnattr_t *, char *const *,
-                        char *const *);
-#endif
-
 /* The defaults: the libc calls, or thin wrappers where the libc type does
  * not fit the table (fcntl is variadic; pipe must be close-on-exec). */
 static int default_pipe(int fds[2])
@@ -155,55 +137,58 @@ haz__posix_syscall_fn haz__posix_syscall_default(const char *name)
  * Typed calls through the table.
  * ---------------------------------------------------------------------- */
 
+/* The current function of entry ID, with the real type of entry NAME. */
+#define CURRENT(ID, NAME) ((haz__px_##NAME##_fn)syscalls[ID].current)
+
 int haz__sys_pipe(int fds[2])
 {
-    return ((pipe_fn)syscalls[SYS_PIPE].current)(fds);
+    return CURRENT(SYS_PIPE, pipe)(fds);
 }
 
 int haz__sys_fcntl(int fd, int cmd, int arg)
 {
-    return ((fcntl_fn)syscalls[SYS_FCNTL].current)(fd, cmd, arg);
+    return CURRENT(SYS_FCNTL, fcntl)(fd, cmd, arg);
 }
 
 pid_t haz__sys_fork(void)
 {
-    return ((fork_fn)syscalls[SYS_FORK].current)();
+    return CURRENT(SYS_FORK, fork)();
 }
 
 int haz__sys_execve(const char *path, char *const argv[], char *const envp[])
 {
-    return ((execve_fn)syscalls[SYS_EXECVE].current)(path, argv, envp);
+    return CURRENT(SYS_EXECVE, execve)(path, argv, envp);
 }
 
 pid_t haz__sys_waitpid(pid_t pid, int *status, int options)
 {
-    return ((waitpid_fn)syscalls[SYS_WAITPID].current)(pid, status, options);
+    return CURRENT(SYS_WAITPID, waitpid)(pid, status, options);
 }
 
 int haz__sys_select(int nfds, fd_set *r, fd_set *w, fd_set *x,
                     struct timeval *tv)
 {
-    return ((select_fn)syscalls[SYS_SELECT].current)(nfds, r, w, x, tv);
+    return CURRENT(SYS_SELECT, select)(nfds, r, w, x, tv);
 }
 
 int haz__sys_kill(pid_t pid, int signo)
 {
-    return ((kill_fn)syscalls[SYS_KILL].current)(pid, signo);
+    return CURRENT(SYS_KILL, kill)(pid, signo);
 }
 
 ssize_t haz__sys_read(int fd, void *buf, size_t n)
 {
-    return ((read_fn)syscalls[SYS_READ].current)(fd, buf, n);
+    return CURRENT(SYS_READ, read)(fd, buf, n);
 }
 
 int haz__sys_pidfd_open(pid_t pid, unsigned flags)
 {
-    return ((pidfd_open_fn)syscalls[SYS_PIDFD_OPEN].current)(pid, flags);
+    return CURRENT(SYS_PIDFD_OPEN, pidfd_open)(pid, flags);
 }
 
 int haz__sys_sched_yield(haz_clock *clock)
 {
-    return ((sched_yield_fn)syscalls[SYS_SCHED_YIELD].current)(clock);
+    return CURRENT(SYS_SCHED_YIELD, sched_yield)(clock);
 }
 
 #ifdef HAZ_POSIX_HAVE_SPAWN
@@ -212,8 +197,7 @@ int haz__sys_posix_spawn(pid_t *pid, const char *path,
                          const posix_spawnattr_t *attr, char *const argv[],
                          char *const envp[])
 {
-    return ((spawn_fn)syscalls[SYS_SPAWN].current)(pid, path, fa, attr,
-                                                   argv, envp);
+    return CURRENT(SYS_SPAWN, posix_spawn)(pid, path, fa, attr, argv, envp);
 }
 #endif
 

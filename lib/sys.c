@@ -23,22 +23,6 @@
 #define O_CLOEXEC 0
 #endif
 
-typedef int (*open_fn)(const char *, int, unsigned);
-typedef int (*openat_fn)(int, const char *, int, unsigned);
-typedef ssize_t (*read_fn)(int, void *, size_t);
-typedef ssize_t (*write_fn)(int, const void *, size_t);
-typedef int (*fd_fn)(int);
-typedef int (*fchmod_fn)(int, unsigned);
-typedef int (*rename_fn)(const char *, const char *);
-typedef int (*mkdir_fn)(const char *, unsigned);
-typedef int (*path_fn)(const char *);
-typedef int (*unlinkat_fn)(int, const char *, int);
-typedef int (*stat_fn)(const char *, struct stat *);
-typedef int (*fstat_fn)(int, struct stat *);
-typedef int (*fstatat_fn)(int, const char *, struct stat *, int);
-typedef DIR *(*opendir_fn)(const char *);
-typedef DIR *(*fdopendir_fn)(int);
-typedef struct dirent *(*readdir_fn)(DIR *);
 
 static int default_open(const char *path, int flags, unsigned mode)
 {
@@ -172,7 +156,7 @@ int haz__io_open(const char *path, int flags, unsigned mode)
     int fd;
 
     do
-        fd = CALL(IO_OPEN, open_fn)(path, flags | O_CLOEXEC, mode);
+        fd = CALL(IO_OPEN, haz__io_open_fn)(path, flags | O_CLOEXEC, mode);
     while (fd == -1 && errno == EINTR);
     return cloexec_or_close(fd);
 }
@@ -182,14 +166,15 @@ int haz__io_openat(int dfd, const char *name, int flags, unsigned mode)
     int fd;
 
     do
-        fd = CALL(IO_OPENAT, openat_fn)(dfd, name, flags | O_CLOEXEC, mode);
+        fd = CALL(IO_OPENAT, haz__io_openat_fn)(dfd, name, flags | O_CLOEXEC,
+                                                mode);
     while (fd == -1 && errno == EINTR);
     return cloexec_or_close(fd);
 }
 
 ssize_t haz__io_read(int fd, void *buf, size_t n)
 {
-    return CALL(IO_READ, read_fn)(fd, buf, n);
+    return CALL(IO_READ, haz__io_read_fn)(fd, buf, n);
 }
 
 int haz__io_write_all(int fd, const void *data, size_t n)
@@ -197,7 +182,7 @@ int haz__io_write_all(int fd, const void *data, size_t n)
     const char *p = data;
 
     while (n > 0) {
-        ssize_t w = CALL(IO_WRITE, write_fn)(fd, p, n);
+        ssize_t w = CALL(IO_WRITE, haz__io_write_fn)(fd, p, n);
 
         if (w < 0) {
             if (errno == EINTR)
@@ -216,7 +201,7 @@ int haz__io_write_all(int fd, const void *data, size_t n)
 
 int haz__io_close(int fd)
 {
-    return CALL(IO_CLOSE, fd_fn)(fd);
+    return CALL(IO_CLOSE, haz__io_fd_fn)(fd);
 }
 
 void haz__io_close_quiet(int fd)
@@ -224,76 +209,76 @@ void haz__io_close_quiet(int fd)
     int saved = errno;
 
     if (fd >= 0)
-        (void)CALL(IO_CLOSE, fd_fn)(fd);
+        (void)CALL(IO_CLOSE, haz__io_fd_fn)(fd);
     errno = saved;
 }
 
 int haz__io_fsync(int fd)
 {
-    return CALL(IO_FSYNC, fd_fn)(fd);
+    return CALL(IO_FSYNC, haz__io_fd_fn)(fd);
 }
 
 int haz__io_fchmod(int fd, unsigned mode)
 {
-    return CALL(IO_FCHMOD, fchmod_fn)(fd, mode);
+    return CALL(IO_FCHMOD, haz__io_fchmod_fn)(fd, mode);
 }
 
 int haz__io_rename(const char *from, const char *to)
 {
-    return CALL(IO_RENAME, rename_fn)(from, to);
+    return CALL(IO_RENAME, haz__io_rename_fn)(from, to);
 }
 
 int haz__io_mkdir(const char *path, unsigned mode)
 {
-    return CALL(IO_MKDIR, mkdir_fn)(path, mode);
+    return CALL(IO_MKDIR, haz__io_mkdir_fn)(path, mode);
 }
 
 int haz__io_unlink(const char *path)
 {
-    return CALL(IO_UNLINK, path_fn)(path);
+    return CALL(IO_UNLINK, haz__io_path_fn)(path);
 }
 
 int haz__io_unlinkat(int dfd, const char *name, int flags)
 {
-    return CALL(IO_UNLINKAT, unlinkat_fn)(dfd, name, flags);
+    return CALL(IO_UNLINKAT, haz__io_unlinkat_fn)(dfd, name, flags);
 }
 
 int haz__io_rmdir(const char *path)
 {
-    return CALL(IO_RMDIR, path_fn)(path);
+    return CALL(IO_RMDIR, haz__io_path_fn)(path);
 }
 
 int haz__io_stat(const char *path, struct stat *st)
 {
-    return CALL(IO_STAT, stat_fn)(path, st);
+    return CALL(IO_STAT, haz__io_stat_fn)(path, st);
 }
 
 int haz__io_lstat(const char *path, struct stat *st)
 {
-    return CALL(IO_LSTAT, stat_fn)(path, st);
+    return CALL(IO_LSTAT, haz__io_stat_fn)(path, st);
 }
 
 int haz__io_fstat(int fd, struct stat *st)
 {
-    return CALL(IO_FSTAT, fstat_fn)(fd, st);
+    return CALL(IO_FSTAT, haz__io_fstat_fn)(fd, st);
 }
 
 int haz__io_fstatat(int dfd, const char *name, struct stat *st, int flags)
 {
-    return CALL(IO_FSTATAT, fstatat_fn)(dfd, name, st, flags);
+    return CALL(IO_FSTATAT, haz__io_fstatat_fn)(dfd, name, st, flags);
 }
 
 DIR *haz__io_opendir(const char *path)
 {
-    return CALL(IO_OPENDIR, opendir_fn)(path);
+    return CALL(IO_OPENDIR, haz__io_opendir_fn)(path);
 }
 
 DIR *haz__io_fdopendir(int fd)
 {
-    return CALL(IO_FDOPENDIR, fdopendir_fn)(fd);
+    return CALL(IO_FDOPENDIR, haz__io_fdopendir_fn)(fd);
 }
 
 struct dirent *haz__io_readdir(DIR *d)
 {
-    return CALL(IO_READDIR, readdir_fn)(d);
+    return CALL(IO_READDIR, haz__io_readdir_fn)(d);
 }

@@ -26,6 +26,26 @@
  * int (*)(int, const char *, int, unsigned)). */
 typedef void (*haz__io_syscall_fn)(void);
 
+/* The real type of each entry, for replacements and pass-through calls:
+ * fd (close, fsync), path (unlink, rmdir), stat (stat, lstat); the others
+ * are named after their entry. */
+typedef int (*haz__io_open_fn)(const char *, int, unsigned);
+typedef int (*haz__io_openat_fn)(int, const char *, int, unsigned);
+typedef ssize_t (*haz__io_read_fn)(int, void *, size_t);
+typedef ssize_t (*haz__io_write_fn)(int, const void *, size_t);
+typedef int (*haz__io_fd_fn)(int);
+typedef int (*haz__io_fchmod_fn)(int, unsigned);
+typedef int (*haz__io_rename_fn)(const char *, const char *);
+typedef int (*haz__io_mkdir_fn)(const char *, unsigned);
+typedef int (*haz__io_path_fn)(const char *);
+typedef int (*haz__io_unlinkat_fn)(int, const char *, int);
+typedef int (*haz__io_stat_fn)(const char *, struct stat *);
+typedef int (*haz__io_fstat_fn)(int, struct stat *);
+typedef int (*haz__io_fstatat_fn)(int, const char *, struct stat *, int);
+typedef DIR *(*haz__io_opendir_fn)(const char *);
+typedef DIR *(*haz__io_fdopendir_fn)(int);
+typedef struct dirent *(*haz__io_readdir_fn)(DIR *);
+
 /* haz__io_syscall_set: route the entry `name` to fn, or back to its default
  * when fn is NULL.  Returns 0, or -1 when `name` is not an entry. */
 int haz__io_syscall_set(const char *name, haz__io_syscall_fn fn);

@@ -23,11 +23,10 @@ static void note(pid_t p)
         pids[npids++] = (long)p;
 }
 
-typedef pid_t (*fork_fn)(void);
 
 static pid_t rec_fork(void)
 {
-    pid_t p = ((fork_fn)haz__posix_syscall_default("fork"))();
+    pid_t p = HAZ__PX_DEFAULT(fork)();
 
     if (p > 0)
         note(p);
@@ -35,18 +34,13 @@ static pid_t rec_fork(void)
 }
 
 #ifdef HAZ_POSIX_HAVE_SPAWN
-typedef int (*spawn_fn)(pid_t *, const char *,
-                        const posix_spawn_file_actions_t *,
-                        const posix_spawnattr_t *, char *const *,
-                        char *const *);
 
 static int rec_spawn(pid_t *pid, const char *path,
                      const posix_spawn_file_actions_t *fa,
                      const posix_spawnattr_t *at, char *const argv[],
                      char *const envp[])
 {
-    int r = ((spawn_fn)haz__posix_syscall_default("posix_spawn"))(
-        pid, path, fa, at, argv, envp);
+    int r = HAZ__PX_DEFAULT(posix_spawn)(pid, path, fa, at, argv, envp);
 
     if (r == 0)
         note(*pid);

@@ -68,9 +68,6 @@ static size_t npids;
 static int kills[64];           /* signals sent, by number */
 static int fail_pipe_at, pipe_calls, fail_start_at, start_calls;
 
-typedef pid_t (*fork_fn)(void);
-typedef int (*kill_fn)(pid_t, int);
-typedef int (*pipe_fn)(int *);
 
 static void note_pid(pid_t p)
 {
@@ -86,17 +83,13 @@ static pid_t seam_fork(void)
         errno = EAGAIN;
         return -1;
     }
-    p = ((fork_fn)haz__posix_syscall_default("fork"))();
+    p = HAZ__PX_DEFAULT(fork)();
     if (p > 0)
         note_pid(p);
     return p;
 }
 
 #ifdef HAZ_POSIX_HAVE_SPAWN
-typedef int (*spawn_fn)(pid_t *, const char *,
-                        const posix_spawn_file_actions_t *,
-                        const posix_spawnattr_t *, char *const *,
-                        char *const *);
 
 static int seam_spawn(pid_t *pid, const char *path,
                       const posix_spawn_file_actions_t *fa,
@@ -107,9 +100,7 @@ static int seam_spawn(pid_t *pid, const char *path,
 
     if (++start_calls == fail_start_at)
         return EAGAIN;
-    r = ((spawn_fn)haz__posix_syscall_default("posix_spawn"))(pid, path, fa,
-                                                              at, argv,
-                                                              envp);
+    r = HAZ__PX_DEFAULT(posix_spawn)(pid, path, fa, at, argv, envp);
     if (r == 0)
         note_pid(*pid);
     return r;
@@ -120,7 +111,7 @@ static int seam_kill(pid_t pid, int sig)
 {
     if (sig > 0 && sig < (int)NELEM(kills))
         kills[sig]++;
-    return ((kill_fn)haz__posix_syscall_default("kill"))(pid, sig);
+    return HAZ__PX_DEFAULT(kill)(pid, sig);
 }
 
 static int seam_pipe(int *fds)
@@ -129,7 +120,7 @@ static int seam_pipe(int *fds)
         errno = EMFILE;
         return -1;
     }
-    return ((pipe_fn)haz__posix_syscall_default("pipe"))(fds);
+    return HAZ__PX_DEFAULT(pipe)(fds);
 }
 
 static void seams_on(void)

@@ -166,12 +166,11 @@ static void restore_point(void)
 
 /* The file I/O seam (lib/sys.h): a point before each rename() of a
  * restore, i.e. between the publication of two outputs. */
-typedef int (*rename_fn)(const char *, const char *);
 
 static int seam_rename(const char *from, const char *to)
 {
     restore_point();
-    return ((rename_fn)haz__io_syscall_default("rename"))(from, to);
+    return ((haz__io_rename_fn)haz__io_syscall_default("rename"))(from, to);
 }
 
 static void *rm_malloc(size_t size, void *ud)
@@ -285,12 +284,6 @@ static size_t nslog;
 static int spawn_fail_errno;    /* PT_SPAWN: then fail every start (the
                                    direct start and the shell retry) */
 
-typedef pid_t (*fork_fn)(void);
-typedef int (*kill_fn)(pid_t, int);
-typedef pid_t (*waitpid_fn)(pid_t, int *, int);
-typedef int (*select_fn)(int, fd_set *, fd_set *, fd_set *,
-                         struct timeval *);
-typedef ssize_t (*read_fn)(int, void *, size_t);
 
 static void slog_add(char what, long pid, int sig)
 {
@@ -318,17 +311,13 @@ static pid_t seam_fork(void)
         errno = spawn_fail_errno;
         return -1;
     }
-    p = ((fork_fn)haz__posix_syscall_default("fork"))();
+    p = HAZ__PX_DEFAULT(fork)();
     if (p > 0 && npids < MAXPID)
         pids[npids++] = (long)p;
     return p;
 }
 
 #ifdef HAZ_POSIX_HAVE_SPAWN
-typedef int (*spawn_fn)(pid_t *, const char *,
-                        const posix_spawn_file_actions_t *,
-                        const posix_spawnattr_t *, char *const *,
-                        char *const *);
 
 static int seam_spawn(pid_t *pid, const char *path,
                       const posix_spawn_file_actions_t *fa,
@@ -341,9 +330,7 @@ static int seam_spawn(pid_t *pid, const char *path,
         fire();
     if (trg.point == PT_SPAWN && spawn_fail_errno != 0)
         return spawn_fail_errno;
-    r = ((spawn_fn)haz__posix_syscall_default("posix_spawn"))(pid, path, fa,
-                                                              at, argv,
-                                                              envp);
+    r = HAZ__PX_DEFAULT(posix_spawn)(pid, path, fa, at, argv, envp);
     if (r == 0 && npids < MAXPID)
         pids[npids++] = (long)*pid;
     return r;
@@ -354,7 +341,7 @@ static int seam_kill(pid_t pid, int sig)
 {
     sys_point();
     slog_add('k', (long)pid, sig);
-    return ((kill_fn)haz__posix_syscall_default("kill"))(pid, sig);
+    return HAZ__PX_DEFAULT(kill)(pid, sig);
 }
 
 static pid_t seam_waitpid(pid_t pid, int *st, int options)
@@ -362,8 +349,7 @@ static pid_t seam_waitpid(pid_t pid, int *st, int options)
     pid_t r;
 
     sys_point();
-    r = ((waitpid_fn)haz__posix_syscall_default("waitpid"))(pid, st,
-                                                           options);
+    r = HAZ__PX_DEFAULT(waitpid)(pid, st, options);
     if (r > 0) {
         slog_add('w', (long)r, 0);
         if (trg.point == PT_REAPED && !trg.fired)
@@ -376,13 +362,13 @@ static int seam_select(int n, fd_set *r, fd_set *w, fd_set *x,
                        struct timeval *tv)
 {
     sys_point();
-    return ((select_fn)haz__posix_syscall_default("select"))(n, r, w, x, tv);
+    return HAZ__PX_DEFAULT(select)(n, r, w, x, tv);
 }
 
 static ssize_t seam_read(int fd, void *buf, size_t n)
 {
     sys_point();
-    return ((read_fn)haz__posix_syscall_default("read"))(fd, buf, n);
+    return HAZ__PX_DEFAULT(read)(fd, buf, n);
 }
 
 static void seams_on(void)

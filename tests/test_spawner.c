@@ -1536,13 +1536,6 @@ static void test_fd_setsize(void)
     setrlimit(RLIMIT_NOFILE, &old);
 }
 
-typedef int (*pipe_fn)(int *);
-typedef int (*fcntl_fn)(int, int, int);
-typedef pid_t (*waitpid_fn)(pid_t, int *, int);
-typedef int (*select_fn)(int, fd_set *, fd_set *, fd_set *,
-                         struct timeval *);
-typedef ssize_t (*read_fn)(int, void *, size_t);
-typedef int (*execve_fn)(const char *, char *const *, char *const *);
 
 static int fail_at, calls, fail_errno;
 
@@ -1557,7 +1550,7 @@ static int pipe_fail(int *fds)
         errno = fail_errno;
         return -1;
     }
-    return ((pipe_fn)haz__posix_syscall_default("pipe"))(fds);
+    return HAZ__PX_DEFAULT(pipe)(fds);
 }
 
 static int fcntl_fail(int fd, int cmd, int arg)
@@ -1566,7 +1559,7 @@ static int fcntl_fail(int fd, int cmd, int arg)
         errno = fail_errno;
         return -1;
     }
-    return ((fcntl_fn)haz__posix_syscall_default("fcntl"))(fd, cmd, arg);
+    return HAZ__PX_DEFAULT(fcntl)(fd, cmd, arg);
 }
 
 static pid_t fork_fail(void)
@@ -1609,8 +1602,7 @@ static pid_t waitpid_lose(pid_t pid, int *st, int opt)
         errno = ECHILD;
         return -1;
     }
-    return ((waitpid_fn)haz__posix_syscall_default("waitpid"))(pid, st,
-                                                               opt);
+    return HAZ__PX_DEFAULT(waitpid)(pid, st, opt);
 }
 
 static int kill_fail(pid_t pid, int sig)
@@ -1628,8 +1620,7 @@ static int select_eintr(int n, fd_set *r, fd_set *w, fd_set *x,
         errno = EINTR;
         return -1;
     }
-    return ((select_fn)haz__posix_syscall_default("select"))(n, r, w, x,
-                                                             tv);
+    return HAZ__PX_DEFAULT(select)(n, r, w, x, tv);
 }
 
 static ssize_t read_eintr(int fd, void *buf, size_t n)
@@ -1638,7 +1629,7 @@ static ssize_t read_eintr(int fd, void *buf, size_t n)
         errno = EINTR;
         return -1;
     }
-    return ((read_fn)haz__posix_syscall_default("read"))(fd, buf, n);
+    return HAZ__PX_DEFAULT(read)(fd, buf, n);
 }
 
 #define SEAM(name, fn)                                                     \
@@ -1804,8 +1795,6 @@ static void test_kill_failure(void)
  * kernel gives one, else polling; every way must end with the exact exit.
  * ---------------------------------------------------------------------- */
 
-typedef int (*pidfd_fn)(pid_t, unsigned);
-typedef int (*yield_fn)(haz_clock *);
 
 static int pidfd_calls, pidfd_errno;
 static unsigned late_yields, yield_calls;
@@ -1817,7 +1806,7 @@ static int late_pidfd, yield_slow;
 static int yield_counting(haz_clock *clock)
 {
     yield_calls++;
-    (void)((yield_fn)haz__posix_syscall_default("sched_yield"))(clock);
+    (void)HAZ__PX_DEFAULT(sched_yield)(clock);
     return 0;
 }
 
@@ -1843,8 +1832,7 @@ static int pidfd_bogus(pid_t pid, unsigned flags)
 /* Does the kernel give this process a pidfd (a real one, not the seam)? */
 static int kernel_pidfd(void)
 {
-    int fd = ((pidfd_fn)haz__posix_syscall_default("pidfd_open"))(getpid(),
-                                                                   0);
+    int fd = HAZ__PX_DEFAULT(pidfd_open)(getpid(), 0);
 
     if (fd < 0)
         return 0;
@@ -1971,8 +1959,7 @@ static pid_t waitpid_late(pid_t pid, int *st, int opt)
 {
     if ((opt & WNOHANG) && (late_yields > 0 || late_pidfd))
         return 0;
-    return ((waitpid_fn)haz__posix_syscall_default("waitpid"))(
-        pid, st, opt & ~WNOHANG);
+    return HAZ__PX_DEFAULT(waitpid)(pid, st, opt & ~WNOHANG);
 }
 
 static int yield_scripted(haz_clock *clock)
@@ -2116,7 +2103,7 @@ static ssize_t read_eio_first(int fd, void *buf, size_t n)
         errno = EIO;
         return -1;
     }
-    return ((read_fn)haz__posix_syscall_default("read"))(fd, buf, n);
+    return HAZ__PX_DEFAULT(read)(fd, buf, n);
 }
 
 /* Reference-exec.md 3.4 step 3: a failed read of a child's output is an

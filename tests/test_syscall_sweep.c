@@ -123,51 +123,34 @@ static int hit(int seam, const char *name)
 }
 
 /* The file I/O seam (lib/sys.h). */
-typedef int (*open_fn)(const char *, int, unsigned);
-typedef int (*openat_fn)(int, const char *, int, unsigned);
-typedef ssize_t (*read_fn)(int, void *, size_t);
-typedef ssize_t (*write_fn)(int, const void *, size_t);
-typedef int (*fd_fn)(int);
-typedef int (*fchmod_fn)(int, unsigned);
-typedef int (*rename_fn)(const char *, const char *);
-typedef int (*mkdir_fn)(const char *, unsigned);
-typedef int (*path_fn)(const char *);
-typedef int (*unlinkat_fn)(int, const char *, int);
-typedef int (*stat_fn)(const char *, struct stat *);
-typedef int (*fstat_fn)(int, struct stat *);
-typedef int (*fstatat_fn)(int, const char *, struct stat *, int);
-typedef DIR *(*opendir_fn)(const char *);
-typedef DIR *(*fdopendir_fn)(int);
-typedef struct dirent *(*readdir_fn)(DIR *);
-
 #define IO(name, type) ((type)haz__io_syscall_default(name))
 
 static int io_open(const char *p, int f, unsigned m)
 {
     if (hit(SEAM_IO, "open"))
         return -1;
-    return IO("open", open_fn)(p, f, m);
+    return IO("open", haz__io_open_fn)(p, f, m);
 }
 
 static int io_openat(int d, const char *p, int f, unsigned m)
 {
     if (hit(SEAM_IO, "openat"))
         return -1;
-    return IO("openat", openat_fn)(d, p, f, m);
+    return IO("openat", haz__io_openat_fn)(d, p, f, m);
 }
 
 static ssize_t io_read(int fd, void *b, size_t n)
 {
     if (hit(SEAM_IO, "read"))
         return -1;
-    return IO("read", read_fn)(fd, b, n);
+    return IO("read", haz__io_read_fn)(fd, b, n);
 }
 
 static ssize_t io_write(int fd, const void *b, size_t n)
 {
     if (hit(SEAM_IO, "write"))
         return -1;
-    return IO("write", write_fn)(fd, b, n);
+    return IO("write", haz__io_write_fn)(fd, b, n);
 }
 
 /* A failed close still releases the descriptor, as on Linux and as the
@@ -175,141 +158,125 @@ static ssize_t io_write(int fd, const void *b, size_t n)
 static int io_close(int fd)
 {
     if (hit(SEAM_IO, "close")) {
-        (void)IO("close", fd_fn)(fd);
+        (void)IO("close", haz__io_fd_fn)(fd);
         errno = inj.err;
         return -1;
     }
-    return IO("close", fd_fn)(fd);
+    return IO("close", haz__io_fd_fn)(fd);
 }
 
 static int io_fsync(int fd)
 {
     if (hit(SEAM_IO, "fsync"))
         return -1;
-    return IO("fsync", fd_fn)(fd);
+    return IO("fsync", haz__io_fd_fn)(fd);
 }
 
 static int io_fchmod(int fd, unsigned m)
 {
     if (hit(SEAM_IO, "fchmod"))
         return -1;
-    return IO("fchmod", fchmod_fn)(fd, m);
+    return IO("fchmod", haz__io_fchmod_fn)(fd, m);
 }
 
 static int io_rename(const char *a, const char *b)
 {
     if (hit(SEAM_IO, "rename"))
         return -1;
-    return IO("rename", rename_fn)(a, b);
+    return IO("rename", haz__io_rename_fn)(a, b);
 }
 
 static int io_mkdir(const char *p, unsigned m)
 {
     if (hit(SEAM_IO, "mkdir"))
         return -1;
-    return IO("mkdir", mkdir_fn)(p, m);
+    return IO("mkdir", haz__io_mkdir_fn)(p, m);
 }
 
 static int io_unlink(const char *p)
 {
     if (hit(SEAM_IO, "unlink"))
         return -1;
-    return IO("unlink", path_fn)(p);
+    return IO("unlink", haz__io_path_fn)(p);
 }
 
 static int io_unlinkat(int d, const char *p, int f)
 {
     if (hit(SEAM_IO, "unlinkat"))
         return -1;
-    return IO("unlinkat", unlinkat_fn)(d, p, f);
+    return IO("unlinkat", haz__io_unlinkat_fn)(d, p, f);
 }
 
 static int io_rmdir(const char *p)
 {
     if (hit(SEAM_IO, "rmdir"))
         return -1;
-    return IO("rmdir", path_fn)(p);
+    return IO("rmdir", haz__io_path_fn)(p);
 }
 
 static int io_stat(const char *p, struct stat *st)
 {
     if (hit(SEAM_IO, "stat"))
         return -1;
-    return IO("stat", stat_fn)(p, st);
+    return IO("stat", haz__io_stat_fn)(p, st);
 }
 
 static int io_lstat(const char *p, struct stat *st)
 {
     if (hit(SEAM_IO, "lstat"))
         return -1;
-    return IO("lstat", stat_fn)(p, st);
+    return IO("lstat", haz__io_stat_fn)(p, st);
 }
 
 static int io_fstat(int fd, struct stat *st)
 {
     if (hit(SEAM_IO, "fstat"))
         return -1;
-    return IO("fstat", fstat_fn)(fd, st);
+    return IO("fstat", haz__io_fstat_fn)(fd, st);
 }
 
 static int io_fstatat(int d, const char *p, struct stat *st, int f)
 {
     if (hit(SEAM_IO, "fstatat"))
         return -1;
-    return IO("fstatat", fstatat_fn)(d, p, st, f);
+    return IO("fstatat", haz__io_fstatat_fn)(d, p, st, f);
 }
 
 static DIR *io_opendir(const char *p)
 {
     if (hit(SEAM_IO, "opendir"))
         return NULL;
-    return IO("opendir", opendir_fn)(p);
+    return IO("opendir", haz__io_opendir_fn)(p);
 }
 
 static DIR *io_fdopendir(int fd)
 {
     if (hit(SEAM_IO, "fdopendir"))
         return NULL;
-    return IO("fdopendir", fdopendir_fn)(fd);
+    return IO("fdopendir", haz__io_fdopendir_fn)(fd);
 }
 
 static struct dirent *io_readdir(DIR *d)
 {
     if (hit(SEAM_IO, "readdir"))
         return NULL;
-    return IO("readdir", readdir_fn)(d);
+    return IO("readdir", haz__io_readdir_fn)(d);
 }
 
 /* The posix spawner's seam (backends/spawn_posix.h). */
-typedef int (*pipe_fn)(int *);
-typedef int (*fcntl_fn)(int, int, int);
-typedef pid_t (*fork_fn)(void);
-typedef pid_t (*waitpid_fn)(pid_t, int *, int);
-typedef int (*select_fn)(int, fd_set *, fd_set *, fd_set *,
-                         struct timeval *);
-typedef int (*kill_fn)(pid_t, int);
-typedef int (*pidfd_open_fn)(pid_t, unsigned);
-#ifdef HAZ_POSIX_HAVE_SPAWN
-typedef int (*spawn_fn)(pid_t *, const char *,
-                        const posix_spawn_file_actions_t *,
-                        const posix_spawnattr_t *, char *const *,
-                        char *const *);
-#endif
-
-#define PX(name, type) ((type)haz__posix_syscall_default(name))
 
 static int px_pipe(int fds[2])
 {
     if (hit(SEAM_PX, "pipe"))
         return -1;
-    return PX("pipe", pipe_fn)(fds);
+    return HAZ__PX_DEFAULT(pipe)(fds);
 }
 
 static int px_fcntl(int fd, int cmd, int arg)
 {
     if (hit(SEAM_PX, "fcntl"))
         return -1;
-    return PX("fcntl", fcntl_fn)(fd, cmd, arg);
+    return HAZ__PX_DEFAULT(fcntl)(fd, cmd, arg);
 }
 
 /* The children started in the run: each leads its own process group,
@@ -331,7 +298,7 @@ static pid_t px_fork(void)
 
     if (hit(SEAM_PX, "fork"))
         return -1;
-    p = PX("fork", fork_fn)();
+    p = HAZ__PX_DEFAULT(fork)();
     record(p);
     return p;
 }
@@ -340,7 +307,7 @@ static pid_t px_waitpid(pid_t pid, int *st, int opt)
 {
     if (hit(SEAM_PX, "waitpid"))
         return -1;
-    return PX("waitpid", waitpid_fn)(pid, st, opt);
+    return HAZ__PX_DEFAULT(waitpid)(pid, st, opt);
 }
 
 static int px_select(int n, fd_set *r, fd_set *w, fd_set *x,
@@ -348,7 +315,7 @@ static int px_select(int n, fd_set *r, fd_set *w, fd_set *x,
 {
     if (hit(SEAM_PX, "select"))
         return -1;
-    return PX("select", select_fn)(n, r, w, x, tv);
+    return HAZ__PX_DEFAULT(select)(n, r, w, x, tv);
 }
 
 /* EAGAIN only comes from a non-blocking descriptor (the output pipes, not
@@ -356,24 +323,24 @@ static int px_select(int n, fd_set *r, fd_set *w, fd_set *x,
 static ssize_t px_read(int fd, void *b, size_t n)
 {
     if (inj.err == EAGAIN && (fcntl(fd, F_GETFL) & O_NONBLOCK) == 0)
-        return PX("read", read_fn)(fd, b, n);
+        return HAZ__PX_DEFAULT(read)(fd, b, n);
     if (hit(SEAM_PX, "read"))
         return -1;
-    return PX("read", read_fn)(fd, b, n);
+    return HAZ__PX_DEFAULT(read)(fd, b, n);
 }
 
 static int px_kill(pid_t pid, int sig)
 {
     if (hit(SEAM_PX, "kill"))
         return -1;
-    return PX("kill", kill_fn)(pid, sig);
+    return HAZ__PX_DEFAULT(kill)(pid, sig);
 }
 
 static int px_pidfd_open(pid_t pid, unsigned flags)
 {
     if (hit(SEAM_PX, "pidfd_open"))
         return -1;
-    return PX("pidfd_open", pidfd_open_fn)(pid, flags);
+    return HAZ__PX_DEFAULT(pidfd_open)(pid, flags);
 }
 
 #ifdef HAZ_POSIX_HAVE_SPAWN
@@ -387,7 +354,7 @@ static int px_spawn(pid_t *pid, const char *path,
 
     if (hit(SEAM_PX, "posix_spawn"))
         return inj.err;
-    e = PX("posix_spawn", spawn_fn)(pid, path, fa, at, argv, envp);
+    e = HAZ__PX_DEFAULT(posix_spawn)(pid, path, fa, at, argv, envp);
     if (e == 0)
         record(*pid);
     return e;
