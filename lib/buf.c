@@ -96,12 +96,14 @@ int haz__buf_printf(haz_buf *b, const char *fmt, ...)
     return rc;
 }
 
-int haz__write_all(int fd, const void *data, size_t n)
+int haz__write_all_with(ssize_t (*wr)(int, const void *, size_t), int fd,
+                        const void *data, size_t n)
 {
     const char *p = data;
 
     while (n > 0) {
-        ssize_t w = write(fd, p, n);
+        ssize_t w = wr(fd, p, n);
+
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -115,4 +117,9 @@ int haz__write_all(int fd, const void *data, size_t n)
         n -= (size_t)w;
     }
     return 0;
+}
+
+int haz__write_all(int fd, const void *data, size_t n)
+{
+    return haz__write_all_with(write, fd, data, n);
 }

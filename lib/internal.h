@@ -22,6 +22,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "hazexec.h"
 
@@ -92,8 +93,11 @@ int haz__buf_printf(haz_buf *b, const char *fmt, ...)
 int haz__buf_vprintf(haz_buf *b, const char *fmt, va_list ap);
 
 /* Write all of `n` bytes to fd, retrying EINTR and short writes.
- * Returns 0 or -1 with errno set. */
+ * Returns 0 or -1 with errno set (EIO when a write makes no progress).
+ * haz__write_all_with does it with `wr` in place of write(2). */
 int haz__write_all(int fd, const void *data, size_t n);
+int haz__write_all_with(ssize_t (*wr)(int, const void *, size_t), int fd,
+                        const void *data, size_t n);
 
 /* Ask for the cache line at p ahead of its use, for reading or (_W) for
  * writing: a hint with no effect on behaviour (configure's

@@ -179,24 +179,8 @@ ssize_t haz__io_read(int fd, void *buf, size_t n)
 
 int haz__io_write_all(int fd, const void *data, size_t n)
 {
-    const char *p = data;
-
-    while (n > 0) {
-        ssize_t w = CALL(IO_WRITE, haz__io_write_fn)(fd, p, n);
-
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        if (w == 0) {           /* no progress and no error: give up */
-            errno = EIO;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
+    return haz__write_all_with(CALL(IO_WRITE, haz__io_write_fn), fd, data,
+                               n);
 }
 
 int haz__io_close(int fd)

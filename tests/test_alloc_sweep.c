@@ -405,17 +405,6 @@ static char *dump_graph(const haz_graph *g, const unsigned char *sel)
     return b.s;
 }
 
-static char *dump_diags(const haz_diags *d)
-{
-    str b = {NULL, 0, 0};
-    size_t i;
-
-    str_add(&b, "%s", "");
-    for (i = 0; i < haz_diags_count(d); i++)
-        str_add(&b, "%s\n", haz_diags_get(d, i)->text);
-    return b.s;
-}
-
 static void graph_check(haz_ctx *ctx, void *p, int rc, int reference)
 {
     graph_st *s = p;
@@ -426,7 +415,7 @@ static void graph_check(haz_ctx *ctx, void *p, int rc, int reference)
         return;
     CU_ASSERT_EQUAL(s->bad_rc, HAZ_EGRAPH);
     dump = dump_graph(s->g, s->sel);
-    diags = dump_diags(s->d);
+    diags = haz_test_join_diags(s->d);
     if (reference) {
         CU_ASSERT_EQUAL(haz_graph_task_count(s->g), 6);
         CU_ASSERT(haz_diags_count(s->d) >= 5);
@@ -554,7 +543,7 @@ static void hazfile_check(haz_ctx *ctx, void *p, int rc, int reference)
             free(g);
             dump = b.s;
         } else {
-            dump = dump_diags(s->d[i]);
+            dump = haz_test_join_diags(s->d[i]);
             CU_ASSERT(haz_diags_count(s->d[i]) > 0);
         }
         if (reference) {

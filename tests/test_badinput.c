@@ -136,27 +136,9 @@ static haz_task *add_sh(world *w, const char *project, const char *name,
     return t;
 }
 
-/* Every diagnostic text, each followed by "\n" (malloc'd). */
-static char *join_diags(const haz_diags *d)
-{
-    size_t i, n = 1;
-    char *s;
-
-    for (i = 0; i < haz_diags_count(d); i++)
-        n += strlen(haz_diags_get(d, i)->text) + 1;
-    s = malloc(n);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    s[0] = '\0';
-    for (i = 0; i < haz_diags_count(d); i++) {
-        strcat(s, haz_diags_get(d, i)->text);
-        strcat(s, "\n");
-    }
-    return s;
-}
-
 static void expect_diags(int at, const haz_diags *d, const char *want)
 {
-    char *got = join_diags(d);
+    char *got = haz_test_join_diags(d);
 
     if (strcmp(got, want) != 0)
         fprintf(stderr, "\ntest_badinput.c:%d:\n--- got:\n%s--- want:\n%s"

@@ -103,24 +103,6 @@ static void ctx_done(haz_ctx *ctx, haz_test_mem *tm)
     CU_ASSERT_EQUAL(tm->live, 0);
 }
 
-/* Every diagnostic text, each followed by "\n", in a malloc'd string. */
-static char *join_diags(const haz_diags *d)
-{
-    size_t i, n = 1;
-    char *s;
-
-    for (i = 0; i < haz_diags_count(d); i++)
-        n += strlen(haz_diags_get(d, i)->text) + 1;
-    s = malloc(n);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    s[0] = '\0';
-    for (i = 0; i < haz_diags_count(d); i++) {
-        strcat(s, haz_diags_get(d, i)->text);
-        strcat(s, "\n");
-    }
-    return s;
-}
-
 /*
  * Parse `len` bytes as "hazfile" and expect return code `want_rc` and the
  * diagnostics `want` exactly (each line ends with "\n").  With `prefix`
@@ -140,7 +122,7 @@ static void check_n(int at, const char *text, size_t len, int want_rc,
 
     CU_ASSERT_EQUAL_FATAL(haz_diags_new(ctx, &d), HAZ_OK);
     rc = haz_hazfile_parse(ctx, "hazfile", text, len, &hf, d);
-    got = join_diags(d);
+    got = haz_test_join_diags(d);
     ok = prefix ? strncmp(got, want, strlen(want)) == 0
                 : strcmp(got, want) == 0;
     if (rc != want_rc || !ok)
@@ -187,7 +169,7 @@ static haz_hazfile *parse_ok_n(int at, haz_ctx *ctx, const char *text,
     CU_ASSERT_EQUAL_FATAL(haz_diags_new(ctx, &d), HAZ_OK);
     rc = haz_hazfile_parse(ctx, "hazfile", text, len, &hf, d);
     if (rc != 0 || haz_diags_count(d) != 0) {
-        char *got = join_diags(d);
+        char *got = haz_test_join_diags(d);
 
         fprintf(stderr, "\ntest_hazfile.c:%d: rc %d: %s\n%s", at, rc,
                 haz_ctx_errmsg(ctx), got);
@@ -1165,7 +1147,7 @@ static void check_graph_error(int at, const char *text, haz_diag_kind kind,
         }
     }
     if (!found || rc != HAZ_EGRAPH) {
-        char *got = join_diags(d);
+        char *got = haz_test_join_diags(d);
 
         fprintf(stderr, "\ntest_hazfile.c:%d: rc %d, want kind %d:\n%s", at,
                 rc, (int)kind, got);

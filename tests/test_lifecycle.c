@@ -376,33 +376,6 @@ static trec *rec(lc *l, const char *name)
     return &l->t[outcome(l, name)->task.index];
 }
 
-/* Reap what is left of group pgid once it is dying (we are its subreaper)
- * and wait until it is gone; bound: `bound` ns.  1 when it is gone. */
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec;
-}
-
-static int group_gone(long pgid, uint64_t bound)
-{
-    uint64_t end = mono_ns() + bound;
-    struct timespec ms = {0, 1000000L};
-    int st;
-
-    for (;;) {
-        while (subreaper && waitpid(-(pid_t)pgid, &st, WNOHANG) > 0)
-            ;
-        if (kill(-(pid_t)pgid, 0) == -1 && errno == ESRCH)
-            return 1;
-        if (mono_ns() > end)
-            return 0;
-        nanosleep(&ms, NULL);
-    }
-}
-
 /* Close everything, then check the invariants. */
 static void lc_end(lc *l)
 {
@@ -421,14 +394,13 @@ static void lc_end(lc *l)
     haz_ctx_free(l->ctx);
     CU_ASSERT_EQUAL(l->tm.live, 0);
     /* INV-GROUP.  The leaders are reaped: a group still there holds
-     * grandchildren, which a cancel must have killed. */
+     * grandchildren, which a cancel must have killed (as the subreaper,
+     * they are reaped here as they die). */
     for (i = 0; i < npids; i++)
-        if (kill(-(pid_t)pids[i], 0) == 0 || errno != ESRCH) {
-            if (!group_gone(pids[i], SEC(10))) {
-                CU_FAIL("a process group of the run is still there");
-                (void)kill(-(pid_t)pids[i], SIGKILL);
-                (void)group_gone(pids[i], SEC(10));
-            }
+        if (!haz_test_group_gone(pids[i], subreaper)) {
+            CU_FAIL("a process group of the run is still there");
+            (void)kill(-(pid_t)pids[i], SIGKILL);
+            (void)haz_test_group_gone(pids[i], subreaper);
         }
     /* INV-ZOMBIE. */
     p = waitpid(-1, &st, WNOHANG);
@@ -811,7 +783,7 @@ static void test_cancel_grandchildren(void)
     CU_ASSERT_EQUAL_FATAL(lc_run(&l, 2, SEC(5)), HAZ_OK);
     CU_ASSERT(l.cancel_at > 0);
     CU_ASSERT_EQUAL_FATAL(npids, 1);
-    CU_ASSERT(group_gone(pids[0], SEC(5) + MS(100)));
+    CU_ASSERT(haz_test_group_gone(pids[0], subreaper));
     done = haz_clock_now_ns(l.clk);
     CU_ASSERT(done - l.cancel_at <= SEC(5) + MS(100));
     CU_ASSERT_EQUAL(outcome(&l, "grp")->kind, HAZ_OUTCOME_CANCELLED);

@@ -822,23 +822,6 @@ static void test_x1c_cancel_after_exit_before_reap(void)
 
 static int subreaper;   /* 1: orphaned grandchildren come back to us */
 
-/* Wait until process group pgid is gone, reaping its members when they
- * come back to us (else init reaps them); bound 10 s.  1 when gone. */
-static int group_gone(long pgid)
-{
-    struct timespec ms = {0, 1000000L};
-    int k, st;
-
-    for (k = 0; k < 10000; k++) {
-        while (subreaper && waitpid(-(pid_t)pgid, &st, WNOHANG) > 0)
-            ;
-        if (kill(-(pid_t)pgid, 0) == -1 && errno == ESRCH)
-            return 1;
-        nanosleep(&ms, NULL);
-    }
-    return 0;
-}
-
 /* X1c, with the window held open: a grandchild keeps p:a's pipes open, so
  * the spawner has reaped p:a (status 3) but waits for EOF before it
  * reports the exit (for 100 ms); the token fires at the reap.  The run
@@ -883,7 +866,7 @@ static void test_x1c_reaped_exit_not_reported(void)
         CU_ASSERT_EQUAL(exit_code(&f), 130);
         if (npids == 1) {
             (void)kill(-(pid_t)pids[0], SIGKILL);
-            CU_ASSERT(group_gone(pids[0]));
+            CU_ASSERT(haz_test_group_gone(pids[0], subreaper));
         }
         fx_done(&f);
     }

@@ -355,3 +355,20 @@ const haz_task_outcome *haz_test_outcome(const haz_run_result *r,
     fprintf(stderr, "\n  no outcome for %s\n", id);
     return NULL;
 }
+
+char *haz_test_join_diags(const haz_diags *d)
+{
+    size_t i, n = 1;
+    char *s;
+
+    for (i = 0; i < haz_diags_count(d); i++)
+        n += strlen(haz_diags_get(d, i)->text) + 1;
+    s = malloc(n);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    s[0] = '\0';
+    for (i = 0; i < haz_diags_count(d); i++) {
+        strcat(s, haz_diags_get(d, i)->text);
+        strcat(s, "\n");
+    }
+    return s;
+}

@@ -154,6 +154,13 @@ char *haz_test_replace(const char *text, const char *from, const char *to);
 const haz_task_outcome *haz_test_outcome(const haz_run_result *r,
                                          const char *id);
 
+/*
+ * haz_test_join_diags: every diagnostic's text, each followed by "\n",
+ * in a malloc'd string the caller frees ("" for none).  Out of memory is
+ * a fatal test failure.
+ */
+char *haz_test_join_diags(const haz_diags *d);
+
 /* Compare two whole texts; on a mismatch print both, with the line. */
 #define HAZ_TEST_ASSERT_TEXT(actual, expected)                             \
     do {                                                                   \
